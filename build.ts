@@ -1,0 +1,92 @@
+// Builds the one executable: `bun build.ts` → dist/bunc.
+//   bun build.ts [--entry FILE] [--outfile FILE]
+// The version comes from package.json and the commit from git ("unknown" outside a git
+// checkout); both are baked in through `--define` and read by src/build-info.ts.
+// `--bytecode` forbids top-level await anywhere in the bundle.
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+
+const root = import.meta.dir;
+
+function parseArgs(argv: string[]): { entry: string; outfile: string } {
+  let entry = resolve(root, "src/main.ts");
+  let outfile = resolve(root, "dist/bunc");
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--entry") entry = resolve(value());
+    else if (arg === "--outfile") outfile = resolve(value());
+    else fail(`unknown argument ${arg} (usage: bun build.ts [--entry FILE] [--outfile FILE])`);
+  }
+  return { entry, outfile };
+}
+
+function fail(message: string): never {
+  console.error(`build: ${message}`);
+  process.exit(1);
+}
+
+function gitCommit(): string {
+  try {
+    const r = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: root, stdout: "pipe", stderr: "ignore" });
+    const sha = r.stdout.toString().trim();
+    return r.exitCode === 0 && /^[0-9a-f]{4,40}$/.test(sha) ? sha : "unknown";
+  } catch {
+    return "unknown"; // no git on this machine
+  }
+}
+
+const { entry, outfile } = parseArgs(process.argv.slice(2));
+try {
+  statSync(entry);
+} catch {
+  fail(`entry ${entry} does not exist`);
+}
+
+const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as { version?: string };
+const version = pkg.version ?? "0.0.0";
+const commit = gitCommit();
+
+// Build beside the target and rename over it: a test or bench still running the old
+// binary never sees a half-written file, and the rename cannot fail with ETXTBSY.
+mkdirSync(dirname(outfile), { recursive: true });
+const tmp = `${outfile}.tmp-${process.pid}`;
+const started = performance.now();
+const r = Bun.spawnSync(
+  [
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    "--no-compile-autoload-bunfig",
+    "--no-compile-autoload-dotenv",
+    "--define",
+    `BUNC_VERSION=${JSON.stringify(version)}`,
+    "--define",
+    `BUNC_COMMIT=${JSON.stringify(commit)}`,
+    entry,
+    "--outfile",
+    tmp,
+  ],
+  { cwd: root, stdout: "pipe", stderr: "pipe" },
+);
+if (r.exitCode !== 0) {
+  rmSync(tmp, { force: true });
+  process.stderr.write(r.stdout);
+  process.stderr.write(r.stderr);
+  fail(`bun build failed (exit ${r.exitCode ?? r.signalCode})`);
+}
+renameSync(tmp, outfile);
+
+const bytes = statSync(outfile).size;
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const shown = relative(process.cwd(), outfile);
+console.log(
+  `built ${shown.startsWith("..") ? outfile : shown}: ${(bytes / 2 ** 20).toFixed(1)} MiB (${bytes} bytes), ` +
+    `version ${version}, commit ${commit}, ${seconds} s`,
+);

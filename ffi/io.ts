@@ -1,0 +1,48 @@
+// Raw fd plumbing the stages need and node:fs lacks: socketpair, poll, pidfd.
+import { cstr, errno, lib } from "./libc.ts";
+import { SysError, EINTR } from "./errors.ts";
+import { AF_UNIX, POLLIN, SOCK_CLOEXEC, SOCK_STREAM, O } from "./constants.ts";
+import { SYS } from "./syscall-numbers.ts";
+
+/** A connected pair of unix stream sockets, both close-on-exec. */
+export function socketPair(): [number, number] {
+  const fds = new Int32Array(2);
+  if (lib().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) throw new SysError("socketpair", errno());
+  return [fds[0]!, fds[1]!];
+}
+
+/** Wait until `fd` is readable (or hung up). Returns false on timeout. */
+export function waitReadable(fd: number, timeoutMs: number): boolean {
+  const pfd = new Int32Array([fd, POLLIN]); // struct pollfd { int fd; short events; short revents; }
+  for (;;) {
+    const rc = lib().poll(pfd, 1, timeoutMs);
+    if (rc > 0) return true;
+    if (rc === 0) return false;
+    if (errno() !== EINTR) throw new SysError("poll", errno());
+  }
+}
+
+/** Open a file with raw flags, e.g. O_PATH, which node:fs cannot express. */
+export function openRaw(path: string, flags: number, mode = 0): number {
+  const fd = lib().openat(-100, cstr(path), flags | O.CLOEXEC, mode);
+  if (fd < 0) throw new SysError("open", errno(), path);
+  return fd;
+}
+
+export function closeFd(fd: number): void {
+  lib().close(fd);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  if (lib().mkfifo(cstr(path), mode) !== 0) throw new SysError("mkfifo", errno(), path);
+}
+
+export function pidfdOpen(pid: number): number {
+  const fd = Number(lib().syscall(BigInt(SYS.pidfd_open), BigInt(pid), 0n, 0n, 0n, 0n, 0n));
+  if (fd < 0) throw new SysError("pidfd_open", errno(), String(pid));
+  return fd;
+}
+
+export function sendSignal(pid: number, signal: number): number {
+  return lib().kill(pid, signal) === 0 ? 0 : errno();
+}

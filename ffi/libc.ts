@@ -1,0 +1,64 @@
+// The one libc symbol table of bunc. Opened on first use (about 1 ms).
+import { dlopen, read, type Pointer } from "bun:ffi";
+
+const table = {
+  __errno_location: { args: [], returns: "ptr" },
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  unshare: { args: ["i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
+  mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
+  umount2: { args: ["ptr", "i32"], returns: "i32" },
+  chdir: { args: ["ptr"], returns: "i32" },
+  fchdir: { args: ["i32"], returns: "i32" },
+  chroot: { args: ["ptr"], returns: "i32" },
+  sethostname: { args: ["ptr", "u64"], returns: "i32" },
+  setdomainname: { args: ["ptr", "u64"], returns: "i32" },
+  openat: { args: ["i32", "ptr", "i32", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },
+  mkfifo: { args: ["ptr", "u32"], returns: "i32" },
+  symlinkat: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+  fchownat: { args: ["i32", "ptr", "u32", "u32", "i32"], returns: "i32" },
+  fchmod: { args: ["i32", "u32"], returns: "i32" },
+  umask: { args: ["u32"], returns: "u32" },
+  socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
+  kill: { args: ["i32", "i32"], returns: "i32" },
+  prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+  setresuid: { args: ["u32", "u32", "u32"], returns: "i32" },
+  setresgid: { args: ["u32", "u32", "u32"], returns: "i32" },
+  setgroups: { args: ["u64", "ptr"], returns: "i32" },
+  prlimit: { args: ["i32", "i32", "ptr", "ptr"], returns: "i32" },
+  execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+  signal: { args: ["i32", "ptr"], returns: "ptr" },
+  sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
+  setsid: { args: [], returns: "i32" },
+  getpid: { args: [], returns: "i32" },
+  getuid: { args: [], returns: "u32" },
+  geteuid: { args: [], returns: "u32" },
+  getgid: { args: [], returns: "u32" },
+  _exit: { args: ["i32"], returns: "void" },
+} as const;
+
+type Libc = ReturnType<typeof dlopen<typeof table>>["symbols"];
+let libc: Libc | undefined;
+
+export function lib(): Libc {
+  libc ??= dlopen("libc.so.6", table).symbols;
+  return libc;
+}
+
+let errnoPtr: Pointer | null = null;
+/** errno of the last failed call; read it right after the call. */
+export function errno(): number {
+  errnoPtr ??= lib().__errno_location() as Pointer | null;
+  return read.i32(errnoPtr!, 0);
+}
+
+/** A NUL-terminated C string that lives as long as the returned buffer is referenced. */
+export const cstr = (s: string) => Buffer.from(`${s}\0`);

@@ -1,0 +1,48 @@
+// Raw syscall numbers for the calls glibc has no wrapper for (or whose wrapper we avoid).
+// x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64: include/uapi/asm-generic/unistd.h.
+export interface SyscallNumbers {
+  pivot_root: number;
+  capget: number;
+  capset: number;
+  openat2: number;
+  open_tree: number;
+  move_mount: number;
+  mount_setattr: number;
+  close_range: number;
+  pidfd_open: number;
+  seccomp: number;
+}
+
+const x86_64: SyscallNumbers = {
+  pivot_root: 155,
+  capget: 125,
+  capset: 126,
+  openat2: 437,
+  open_tree: 428,
+  move_mount: 429,
+  mount_setattr: 442,
+  close_range: 436,
+  pidfd_open: 434,
+  seccomp: 317,
+};
+
+const aarch64: SyscallNumbers = {
+  pivot_root: 41,
+  capget: 90,
+  capset: 91,
+  openat2: 437,
+  open_tree: 428,
+  move_mount: 429,
+  mount_setattr: 442,
+  close_range: 436,
+  pidfd_open: 434,
+  seccomp: 277,
+};
+
+export function syscallNumbersFor(arch: string): SyscallNumbers {
+  if (arch === "x64") return x86_64;
+  if (arch === "arm64") return aarch64;
+  throw new Error(`bunc: unsupported architecture ${arch}`);
+}
+
+export const SYS = syscallNumbersFor(process.arch);

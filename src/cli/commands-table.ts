@@ -1,0 +1,285 @@
+// What the command line accepts: global flags, each command's flags and how many arguments
+// it takes, plus the short help rendered from the same table so the two cannot drift apart.
+// Names and aliases follow runc so existing scripts and engines can drive bunc unchanged.
+import { BuncError } from "../errors.ts";
+
+export type FlagKind = "bool" | "string" | "list";
+
+export interface FlagSpec {
+  /** Long name; also the key in the parsed options. */
+  name: string;
+  kind: FlagKind;
+  /** One-letter alias. */
+  short?: string;
+  /** Other long names that land on the same key. */
+  aliases?: readonly string[];
+  /** Placeholder shown in help, e.g. DIR. */
+  value?: string;
+  /** Filled in when the flag is not given. */
+  default?: string;
+  /** Allowed values; anything else is a usage error. */
+  choices?: readonly string[];
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  /** Argument synopsis for help, e.g. "<container-id> [signal]". */
+  synopsis: string;
+  /** What the arguments are, for count errors: "the container id". */
+  argsNoun: string;
+  min: number;
+  max: number;
+  /** Everything after the first argument is passed through unparsed (exec's command, ps's options). */
+  stopAfterFirst?: boolean;
+  flags: readonly FlagSpec[];
+}
+
+const str = (name: string, value: string, help: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({
+  name,
+  kind: "string",
+  value,
+  help,
+  ...extra,
+});
+const bool = (name: string, help: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({ name, kind: "bool", help, ...extra });
+const list = (name: string, value: string, help: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({
+  name,
+  kind: "list",
+  value,
+  help,
+  ...extra,
+});
+
+export const DEFAULT_ROOT = "/run/bunc";
+
+/** Accepted by every command and before the command; local help only, never inherited. */
+export const HELP_FLAG: FlagSpec = bool("help", "show help", { short: "h" });
+export const VERSION_FLAG: FlagSpec = bool("version", "print the version", { short: "v" });
+
+/** Flags before the command. Except help and version they may also follow it, as with runc. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  str("root", "DIR", "directory holding container state, best on tmpfs", { default: DEFAULT_ROOT }),
+  str("log", "FILE", "write logs to FILE instead of standard error"),
+  str("log-format", "FORMAT", "log format: text or json", { default: "text", choices: ["text", "json"] }),
+  bool("debug", "log debug messages"),
+  bool("systemd-cgroup", "accepted for compatibility"),
+  str("rootless", "MODE", "ignore cgroup permission errors: true, false or auto", {
+    default: "auto",
+    choices: ["true", "false", "auto"],
+  }),
+  HELP_FLAG,
+  VERSION_FLAG,
+];
+
+// Flags shared by create and run.
+const bundle = str("bundle", "DIR", "bundle directory (default: the current directory)", { short: "b" });
+const consoleSocket = str("console-socket", "PATH", "unix socket that receives the terminal's master end");
+const pidfdSocket = str("pidfd-socket", "PATH", "unix socket that receives a pidfd of the process");
+const pidFile = str("pid-file", "FILE", "write the process id to FILE");
+const preserveFds = str("preserve-fds", "N", "pass N more file descriptors after stdio");
+const noPivot = bool("no-pivot", "use chroot-style confinement instead of pivot_root");
+const noNewKeyring = bool("no-new-keyring", "keep the caller's session keyring");
+const format = str("format", "FORMAT", "output format: table or json", {
+  short: "f",
+  default: "table",
+  choices: ["table", "json"],
+});
+
+// Container ids are the commonest argument; these save repeating the wording.
+const ID = "<container-id>";
+const theId = "the container id";
+const idOnly = (name: string, summary: string, flags: readonly FlagSpec[] = []): CommandSpec => ({
+  name,
+  summary,
+  synopsis: ID,
+  argsNoun: theId,
+  min: 1,
+  max: 1,
+  flags,
+});
+
+// The resource flags of `update` are all plain strings here; the command converts them.
+const updateFlags: readonly FlagSpec[] = [
+  str("resources", "FILE", "JSON file with the resources to set, - for standard input", { short: "r" }),
+  str("blkio-weight", "N", "block IO weight, 10 to 1000"),
+  str("cpu-period", "US", "CPU CFS period in microseconds"),
+  str("cpu-quota", "US", "CPU CFS quota in microseconds"),
+  str("cpu-burst", "US", "CPU CFS burst in microseconds"),
+  // runc spells it in the singular; the plural is kept because people type it.
+  str("cpu-share", "N", "CPU shares, a relative weight", { aliases: ["cpu-shares"] }),
+  str("cpu-rt-period", "US", "real-time scheduling period in microseconds"),
+  str("cpu-rt-runtime", "US", "real-time scheduling runtime in microseconds"),
+  str("cpu-idle", "0|1", "set the cgroup's SCHED_IDLE policy"),
+  str("cpuset-cpus", "LIST", "CPUs the container may use"),
+  str("cpuset-mems", "LIST", "memory nodes the container may use"),
+  str("kernel-memory", "BYTES", "kernel memory limit (obsolete, ignored)"),
+  str("kernel-memory-tcp", "BYTES", "kernel TCP buffer limit (obsolete, ignored)"),
+  str("memory", "BYTES", "memory limit"),
+  str("memory-reservation", "BYTES", "memory soft limit"),
+  str("memory-swap", "BYTES", "memory plus swap limit"),
+  str("pids-limit", "N", "maximum number of processes"),
+  str("l3-cache-schema", "SCHEMA", "Intel RDT L3 cache schema"),
+  str("mem-bw-schema", "SCHEMA", "Intel RDT memory bandwidth schema"),
+];
+
+const commandList: readonly CommandSpec[] = [
+  idOnly("create", "create a container without starting its process", [
+    bundle,
+    consoleSocket,
+    pidfdSocket,
+    pidFile,
+    noPivot,
+    noNewKeyring,
+    preserveFds,
+  ]),
+  idOnly("start", "start the process of a created container"),
+  idOnly("state", "print a container's state as JSON"),
+  {
+    name: "kill",
+    summary: "send a signal (default SIGTERM) to a container's process",
+    synopsis: `${ID} [signal]`,
+    argsNoun: "the container id and an optional signal",
+    min: 1,
+    max: 2,
+    // Whatever follows the id is the signal, never a flag of kill's.
+    stopAfterFirst: true,
+    flags: [bool("all", "signal every process in the container (obsolete)", { short: "a" })],
+  },
+  idOnly("delete", "delete a container and what it holds", [
+    bool("force", "kill the container first if it is still running", { short: "f" }),
+  ]),
+  idOnly("run", "create and start a container", [
+    bundle,
+    consoleSocket,
+    pidfdSocket,
+    bool("detach", "do not wait for the container's process", { short: "d" }),
+    bool("keep", "keep the container after its process exits"),
+    pidFile,
+    bool("no-subreaper", "do not reap orphaned processes"),
+    noPivot,
+    noNewKeyring,
+    preserveFds,
+  ]),
+  {
+    name: "list",
+    summary: "list containers",
+    synopsis: "",
+    argsNoun: "none",
+    min: 0,
+    max: 0,
+    flags: [format, bool("quiet", "print only the container ids", { short: "q" })],
+  },
+  {
+    name: "spec",
+    summary: "write a default config.json",
+    synopsis: "",
+    argsNoun: "none",
+    min: 0,
+    max: 0,
+    flags: [bundle, bool("rootless", "write a spec for a rootless container")],
+  },
+  { name: "features", summary: "print what bunc supports as JSON", synopsis: "", argsNoun: "none", min: 0, max: 0, flags: [] },
+  {
+    name: "ps",
+    summary: "list the processes in a container",
+    synopsis: `${ID} [ps options...]`,
+    argsNoun: theId,
+    min: 1,
+    max: Infinity,
+    stopAfterFirst: true,
+    flags: [format],
+  },
+  idOnly("pause", "freeze every process in a container"),
+  idOnly("resume", "thaw a paused container"),
+  idOnly("events", "print a container's events and statistics", [
+    bool("stats", "print statistics once and exit"),
+    str("interval", "DURATION", "how often to collect statistics", { default: "5s" }),
+  ]),
+  idOnly("update", "change a container's resource limits", updateFlags),
+  {
+    name: "exec",
+    summary: "run a new process in a container",
+    synopsis: `${ID} <command> [args...]  |  -p process.json ${ID}`,
+    argsNoun: theId,
+    min: 1,
+    max: Infinity,
+    // The command's own flags (exec ID ls -la) belong to it, not to bunc.
+    stopAfterFirst: true,
+    flags: [
+      str("process", "FILE", "JSON file describing the process", { short: "p" }),
+      bool("tty", "allocate a terminal", { short: "t" }),
+      consoleSocket,
+      pidfdSocket,
+      bool("detach", "do not wait for the process", { short: "d" }),
+      pidFile,
+      str("cwd", "DIR", "working directory in the container"),
+      list("env", "KEY=VALUE", "set an environment variable (repeatable)", { short: "e" }),
+      str("user", "UID[:GID]", "user and group to run as", { short: "u" }),
+      list("additional-gids", "GID", "add a supplementary group (repeatable)", { short: "g" }),
+      list("cap", "CAP", "add a capability (repeatable)", { short: "c" }),
+      bool("no-new-privs", "set no_new_privs for the process"),
+      str("apparmor", "PROFILE", "AppArmor profile for the process"),
+      str("process-label", "LABEL", "SELinux label for the process"),
+      preserveFds,
+      list("cgroup", "[CONTROLLER:]PATH", "run in an existing sub-cgroup (repeatable)"),
+      bool("ignore-paused", "allow exec into a paused container"),
+    ],
+  },
+  {
+    name: "help",
+    summary: "show help for bunc or a command",
+    synopsis: "[command]",
+    argsNoun: "an optional command name",
+    min: 0,
+    max: 1,
+    flags: [],
+  },
+];
+
+export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(commandList.map((c) => [c.name, c]));
+
+export function commandSpec(name: string): CommandSpec {
+  const spec = COMMANDS.get(name);
+  if (!spec) throw new BuncError("usage", `unknown command ${JSON.stringify(name)}`);
+  return spec;
+}
+
+function flagLines(flags: readonly FlagSpec[]): string[] {
+  const left = flags.map((f) => {
+    const names = [f.short ? `-${f.short}` : "", `--${f.name}`, ...(f.aliases ?? []).map((a) => `--${a}`)];
+    const label = names.filter(Boolean).join(", ");
+    return f.kind === "bool" ? label : `${label} ${f.value ?? "VALUE"}`;
+  });
+  const width = Math.max(...left.map((l) => l.length));
+  return flags.map((f, i) => {
+    const dflt = f.default !== undefined ? ` (default: ${f.default})` : "";
+    return `  ${left[i]!.padEnd(width)}  ${f.help}${dflt}`;
+  });
+}
+
+/** Short help: the overview without a command, that command's usage and flags with one. */
+export function usageText(command?: string): string {
+  if (command === undefined) {
+    const width = Math.max(...commandList.map((c) => c.name.length));
+    return [
+      "usage: bunc [global options] <command> [command options] [arguments...]",
+      "",
+      "bunc runs OCI containers from bundles.",
+      "",
+      "commands:",
+      ...commandList.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+      "",
+      "global options:",
+      ...flagLines(GLOBAL_FLAGS),
+      "",
+      'Run "bunc help <command>" for a command\'s options.',
+      "",
+    ].join("\n");
+  }
+  const spec = commandSpec(command);
+  const flags = [...spec.flags, HELP_FLAG];
+  const synopsis = ["usage: bunc", spec.name, "[options]", spec.synopsis].filter(Boolean).join(" ");
+  return [synopsis, "", spec.summary, "", "options:", ...flagLines(flags), ""].join("\n");
+}

@@ -1,0 +1,21 @@
+import { intOption, stringOption, boolOption } from "../args.ts";
+import { createContainer, type CreateRequest } from "../../runtime/create.ts";
+import type { CommandContext } from "./context.ts";
+
+export function createRequest(ctx: CommandContext, foreground: boolean): CreateRequest {
+  return {
+    id: ctx.positionals[0]!,
+    bundle: stringOption(ctx.options, "bundle") ?? process.cwd(),
+    pidFile: stringOption(ctx.options, "pid-file"),
+    consoleSocket: stringOption(ctx.options, "console-socket"),
+    preserveFds: intOption("preserve-fds", ctx.options["preserve-fds"]) ?? 0,
+    noPivot: boolOption(ctx.options, "no-pivot"),
+    foreground,
+  };
+}
+
+export function create(ctx: CommandContext): number {
+  const { child } = createContainer(ctx.store, createRequest(ctx, false));
+  child.unref();
+  return 0;
+}

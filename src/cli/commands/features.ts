@@ -1,0 +1,32 @@
+import { commit, version } from "../../build-info.ts";
+import { CAPABILITIES } from "../../linux/capabilities.ts";
+import { KNOWN_MOUNT_OPTIONS } from "../../linux/mount-options.ts";
+import { NAMESPACE_TYPES } from "../../spec/runtime-config.ts";
+import { print, type CommandContext } from "./context.ts";
+
+/** What this bunc applies (runtime-spec features.md): only what it really does. */
+export function featuresDocument() {
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: "1.3.0",
+    hooks: [],
+    mountOptions: KNOWN_MOUNT_OPTIONS,
+    linux: {
+      namespaces: [...NAMESPACE_TYPES],
+      capabilities: Object.keys(CAPABILITIES),
+      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { "io.github.bunc.version": version, "io.github.bunc.commit": commit },
+    potentiallyUnsafeConfigAnnotations: [],
+  };
+}
+
+export function features(_ctx: CommandContext): number {
+  print(JSON.stringify(featuresDocument(), null, 2));
+  return 0;
+}

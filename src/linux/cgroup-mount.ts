@@ -1,0 +1,71 @@
+// A `cgroup` mount in the container. On a pure v2 host it is one cgroup2 mount; on a v1 or
+// hybrid host it is a tmpfs holding one mount per hierarchy the init belongs to (as in
+// /proc/self/cgroup), plus the symlinks for co-mounted controllers (cpu → cpu,cpuacct).
+// With a cgroup namespace each shows the container's own cgroup as its root.
+import { readFileSync } from "node:fs";
+import { MOUNT_ATTR, MS } from "../../ffi/constants.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import { EMPTY_PATH, fdPath, mkdirAllInRoot } from "./safe-path.ts";
+
+export interface Hierarchy {
+  /** Directory name under the mount: the controllers ("cpu,cpuacct"), a name, or "unified". */
+  dir: string;
+  /** fstype and data for mount(2). */
+  fstype: "cgroup" | "cgroup2";
+  data: string | null;
+  /** Controllers of a co-mounted hierarchy, each to get a symlink to `dir`. */
+  aliases: string[];
+}
+
+export function hierarchies(procSelfCgroup: string): Hierarchy[] {
+  const lines = procSelfCgroup.split("\n").filter(Boolean);
+  const v1 = lines.filter((l) => !l.startsWith("0::"));
+  if (v1.length === 0) return [{ dir: "", fstype: "cgroup2", data: null, aliases: [] }];
+  const out: Hierarchy[] = [];
+  for (const line of v1) {
+    const controllers = line.split(":")[1] ?? "";
+    if (!controllers) continue;
+    if (controllers.startsWith("name=")) {
+      out.push({ dir: controllers.slice(5), fstype: "cgroup", data: `none,${controllers}`, aliases: [] });
+      continue;
+    }
+    const list = controllers.split(",");
+    out.push({ dir: controllers, fstype: "cgroup", data: controllers, aliases: list.length > 1 ? list : [] });
+  }
+  if (lines.some((l) => l.startsWith("0::"))) out.push({ dir: "unified", fstype: "cgroup2", data: null, aliases: [] });
+  return out;
+}
+
+export function mountCgroups(sys: Sys, rootFd: number, destination: string, destFd: number, flags: number): void {
+  const list = hierarchies(readFileSync("/proc/self/cgroup", "utf8"));
+  const mountFlags = flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  if (list.length === 1 && list[0]!.dir === "") {
+    sys.mount("cgroup2", fdPath(destFd), "cgroup2", mountFlags, null);
+    return;
+  }
+  sys.mount("tmpfs", fdPath(destFd), "tmpfs", (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755");
+  for (const h of list) {
+    const dirFd = mkdirAllInRoot(sys, rootFd, `${destination}/${h.dir}`);
+    try {
+      sys.mount(h.fstype, fdPath(dirFd), h.fstype, mountFlags, h.data);
+    } finally {
+      sys.close(dirFd);
+    }
+    for (const alias of h.aliases) {
+      const parent = mkdirAllInRoot(sys, rootFd, destination);
+      try {
+        sys.symlinkat(h.dir, parent, alias);
+      } finally {
+        sys.close(parent);
+      }
+    }
+  }
+  if (flags & MS.RDONLY) {
+    const top = mkdirAllInRoot(sys, rootFd, destination);
+    try {
+      sys.mountSetattr(top, "", EMPTY_PATH, BigInt(MOUNT_ATTR.RDONLY), 0n);
+    } finally {
+      sys.close(top);
+    }
+  }
+}

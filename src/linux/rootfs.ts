@@ -1,0 +1,240 @@
+// The container's filesystem, built by the init in its own mount namespace, in runc's order:
+// root propagation, rootfs bind, config mounts, devices, /dev symlinks, masked and read-only
+// paths, then pivot_root (or MS_MOVE + chroot with --no-pivot), read-only root, propagation.
+// Every target inside the rootfs is reached through safe-path.ts.
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { AT, AT_FDCWD, MNT_DETACH, MOUNT_ATTR, MS, O, OPEN_TREE, RESOLVE } from "../../ffi/constants.ts";
+import { ENOENT } from "../../ffi/errors.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import { BuncError } from "../errors.ts";
+import type { Mount } from "../spec/runtime-config.ts";
+import { mountCgroups } from "./cgroup-mount.ts";
+import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
+import { attributesOf, parseMountOptions } from "./mount-options.ts";
+import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot } from "./safe-path.ts";
+
+export interface RootfsPlan {
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  bundle: string;
+  mounts: Mount[];
+  readonly: boolean;
+  rootfsPropagation?: string;
+  noPivot: boolean;
+  devices: DeviceSpec[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  userns: boolean;
+}
+
+const PROPAGATION_FLAGS: Record<string, number> = {
+  shared: MS.SHARED,
+  slave: MS.SLAVE,
+  private: MS.PRIVATE,
+  unbindable: MS.UNBINDABLE,
+  rshared: MS.SHARED | MS.REC,
+  rslave: MS.SLAVE | MS.REC,
+  rprivate: MS.PRIVATE | MS.REC,
+  runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+const clean = (path: string) => "/" + path.split("/").filter((c) => c && c !== ".").join("/");
+
+export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
+  // Nothing we mount may propagate back to the host: make our copy of the host tree a slave
+  // (or what rootfsPropagation asks) before touching anything.
+  const rootPropagation = plan.rootfsPropagation ? PROPAGATION_FLAGS[plan.rootfsPropagation]! : MS.SLAVE | MS.REC;
+  sys.mount(null, "/", null, rootPropagation | MS.REC, null);
+  // pivot_root needs the new root to be a mount point.
+  sys.mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC, null);
+  const rootFd = sys.openat(AT_FDCWD, plan.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  try {
+    plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i));
+    const devBound = plan.mounts.some((m) => clean(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind);
+    if (!devBound) {
+      [...DEFAULT_DEVICES, ...plan.devices].forEach((d, i) =>
+        createDevice(sys, rootFd, d, i < DEFAULT_DEVICES.length ? `default device ${d.path}` : `linux.devices[${i - DEFAULT_DEVICES.length}]`, plan.userns),
+      );
+      const devFd = openDevDir(sys, rootFd);
+      try {
+        const pts = plan.mounts.some((m) => clean(m.destination) === "/dev/pts");
+        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore"), pts));
+      } finally {
+        sys.close(devFd);
+      }
+    }
+    plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
+    plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
+  } finally {
+    sys.close(rootFd);
+  }
+  if (plan.noPivot) moveRoot(sys, plan.rootfs);
+  else pivotRoot(sys, plan.rootfs);
+  if (plan.readonly) {
+    const root = sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+    try {
+      sys.mountSetattr(root, "", EMPTY_PATH, BigInt(MOUNT_ATTR.RDONLY), 0n);
+    } finally {
+      sys.close(root);
+    }
+  }
+  if (plan.rootfsPropagation) sys.mount(null, "/", null, PROPAGATION_FLAGS[plan.rootfsPropagation]!, null);
+}
+
+function pivotRoot(sys: Sys, rootfs: string): void {
+  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
+  // drops the old root without needing a directory for it inside the rootfs.
+  const oldRoot = sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+  const newRoot = sys.openat(AT_FDCWD, rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
+  try {
+    sys.fchdir(newRoot, rootfs);
+    sys.pivotRoot(".", ".");
+    sys.fchdir(oldRoot, "old root");
+    // The old root may be shared with the host: detach it as a slave so the unmount stays here.
+    sys.mount(null, ".", null, MS.SLAVE | MS.REC, null);
+    sys.umount(".", MNT_DETACH);
+    sys.chdir("/");
+  } finally {
+    sys.close(oldRoot);
+    sys.close(newRoot);
+  }
+}
+
+function moveRoot(sys: Sys, rootfs: string): void {
+  sys.chdir(rootfs);
+  sys.mount(rootfs, "/", null, MS.MOVE, null);
+  sys.chroot(".");
+  sys.chdir("/");
+}
+
+function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: number): void {
+  const field = `mounts[${index}]`;
+  const dest = clean(m.destination);
+  const opts = parseMountOptions(m.options, m.type);
+  const type = m.type ?? (opts.bind ? "bind" : "");
+  if (dest === "/proc" && type !== "proc") {
+    throw new BuncError("config", `${field}.destination: only a proc filesystem may be mounted on /proc`);
+  }
+  try {
+    if (opts.bind) return bindMount(sys, rootFd, plan, m, dest, opts, field);
+    // proc and sysfs must land on a real directory of the rootfs: a symlink there is a trap.
+    const strict = type === "proc" || type === "sysfs";
+    const destFd = strict ? openStrictDir(sys, rootFd, dest, field) : mkdirAllInRoot(sys, rootFd, dest);
+    try {
+      if (type === "cgroup") mountCgroups(sys, rootFd, dest, destFd, opts.flags);
+      else sys.mount(m.source ?? type, fdPath(destFd), type, opts.flags, opts.data.join(",") || null);
+    } finally {
+      sys.close(destFd);
+    }
+    afterMount(sys, rootFd, dest, opts);
+  } catch (err) {
+    if (err instanceof BuncError && err.code === "config") throw err;
+    throw new BuncError("system", `${field} (${type || "mount"} on ${dest}): ${(err as Error).message}`, (err as BuncError).errno);
+  }
+}
+
+function openStrictDir(sys: Sys, rootFd: number, dest: string, field: string): number {
+  const parent = dest.split("/").slice(0, -1).join("/");
+  sys.close(mkdirAllInRoot(sys, rootFd, parent));
+  try {
+    return sys.openat2(rootFd, dest.slice(1), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, IN_ROOT | RESOLVE.NO_SYMLINKS);
+  } catch (err) {
+    if ((err as { errno?: number }).errno !== ENOENT) {
+      throw new BuncError("config", `${field}.destination: ${dest} in the rootfs is not a plain directory`);
+    }
+    return mkdirAllInRoot(sys, rootFd, dest);
+  }
+}
+
+function bindMount(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, dest: string, opts: ReturnType<typeof parseMountOptions>, field: string): void {
+  if (!m.source) throw new BuncError("config", `${field}.source: a bind mount needs a source`);
+  const source = isAbsolute(m.source) ? m.source : join(plan.bundle, m.source);
+  let isDir: boolean;
+  try {
+    isDir = statSync(source).isDirectory();
+  } catch {
+    throw new BuncError("config", `${field}.source: ${source} does not exist`);
+  }
+  // A detached copy of the source tree gets its attributes before it is attached: there is
+  // no moment where a read-only bind is writable.
+  const tree = sys.openTree(AT_FDCWD, source, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | (opts.recursive ? AT.RECURSIVE : 0));
+  try {
+    const attrs = attributesOf(opts.flags, opts.clear);
+    if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH | (opts.recursive ? AT.RECURSIVE : 0), attrs.set, attrs.clear);
+    const destFd = isDir ? mkdirAllInRoot(sys, rootFd, dest) : ensureFileInRoot(sys, rootFd, dest);
+    try {
+      sys.moveMount(tree, destFd, dest);
+    } finally {
+      sys.close(destFd);
+    }
+  } finally {
+    sys.close(tree);
+  }
+  afterMount(sys, rootFd, dest, opts);
+}
+
+/** Recursive attributes and propagation apply to the new mount, reached by a fresh lookup. */
+function afterMount(sys: Sys, rootFd: number, dest: string, opts: ReturnType<typeof parseMountOptions>): void {
+  if (!opts.propagation.length && !opts.recursiveSet && !opts.recursiveClear) return;
+  const fd = openInRoot(sys, rootFd, dest, O.PATH);
+  try {
+    if (opts.recursiveSet || opts.recursiveClear) {
+      sys.mountSetattr(fd, "", EMPTY_PATH | AT.RECURSIVE, opts.recursiveSet, opts.recursiveClear);
+    }
+    for (const flags of opts.propagation) sys.mount(null, fdPath(fd), null, flags, null);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it. */
+function maskPath(sys: Sys, rootFd: number, path: string): void {
+  let fd: number;
+  try {
+    fd = openInRoot(sys, rootFd, path, O.PATH | O.NOFOLLOW);
+  } catch (err) {
+    if ((err as { errno?: number }).errno === ENOENT) return;
+    throw err;
+  }
+  try {
+    if (sys.fstat(fd).isDirectory) {
+      sys.mount("tmpfs", fdPath(fd), "tmpfs", MS.RDONLY, null);
+      return;
+    }
+    const devNull = openInRoot(sys, rootFd, "/dev/null", O.PATH | O.NOFOLLOW);
+    try {
+      const st = sys.fstat(devNull);
+      // Only the real null device may be bound over a masked file (CVE-2025-31133).
+      if ((st.mode & 0o170000) !== 0o020000 || st.rdev !== 259) {
+        throw new BuncError("system", `maskedPaths: the rootfs /dev/null is not the null device`);
+      }
+      sys.mount(fdPath(devNull), fdPath(fd), null, MS.BIND, null);
+    } finally {
+      sys.close(devNull);
+    }
+  } finally {
+    sys.close(fd);
+  }
+}
+
+function readonlyPath(sys: Sys, rootFd: number, path: string): void {
+  let fd: number;
+  try {
+    fd = openInRoot(sys, rootFd, path, O.PATH);
+  } catch (err) {
+    if ((err as { errno?: number }).errno === ENOENT) return;
+    throw err;
+  }
+  try {
+    const tree = sys.openTree(fd, "", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | EMPTY_PATH);
+    try {
+      sys.mountSetattr(tree, "", EMPTY_PATH | AT.RECURSIVE, BigInt(MOUNT_ATTR.RDONLY), 0n);
+      sys.moveMount(tree, fd, path);
+    } finally {
+      sys.close(tree);
+    }
+  } finally {
+    sys.close(fd);
+  }
+}

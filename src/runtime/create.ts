@@ -1,0 +1,176 @@
+// `create`, CLI side: validate the bundle, claim the id, make exec.fifo, start the stages and
+// put the init into its pid namespace, hand it the plan, wait for {ready}, record the state.
+// Any failure kills what was started and removes the state dir: a failed create leaves
+// nothing behind.
+import type { Subprocess } from "bun";
+import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { O } from "../../ffi/constants.ts";
+import { closeFd, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
+import { linuxSys } from "../../ffi/sys.ts";
+import { BuncError, configError } from "../errors.ts";
+import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
+import { writeIdMaps } from "../linux/user-namespace.ts";
+import type { Spec } from "../spec/runtime-config.ts";
+import { loadConfig } from "../spec/validate-config.ts";
+import { readProcStat } from "./proc-stat.ts";
+import { pidNamespaceOf } from "./container.ts";
+import { expect, send } from "./stages/channel.ts";
+import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
+import { selfCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
+import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
+import { refuseUnsupported } from "./unsupported.ts";
+
+export interface CreateRequest {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  noPivot: boolean;
+  /** `run` in the foreground: the returned child's exit is the container's exit. */
+  foreground: boolean;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  /** The process the CLI spawned: the init, or nsinit relaying the init's exit. */
+  child: Subprocess;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const STAGE_TIMEOUT_MS = 10_000;
+
+export function checkCreatable(config: Spec, consoleSocket?: string): void {
+  if (!config.process) throw configError("process", "is required to create a container");
+  if (!config.root?.path) throw configError("root.path", "is required");
+  if (!has(config.linux?.namespaces, "mount")) throw configError("linux.namespaces", "a mount namespace is required to set up the rootfs");
+  refuseUnsupported(config, consoleSocket);
+}
+
+export function createContainer(store: StateStore, req: CreateRequest): Created {
+  const bundle = resolve(req.bundle);
+  const config = loadConfig(bundle);
+  checkCreatable(config, req.consoleSocket);
+  const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
+
+  const dir = store.claim(req.id);
+  const opened: number[] = [];
+  let child: Subprocess | undefined;
+  let initPid = 0;
+  try {
+    const fifoPath = join(dir, EXEC_FIFO);
+    mkfifo(fifoPath, 0o622);
+    chmodSync(fifoPath, 0o622); // mkfifo's mode passes through the umask
+    const fifoFd = openRaw(fifoPath, O.PATH);
+    opened.push(fifoFd);
+    const [cliSock, stageSock] = socketPair();
+    opened.push(cliSock, stageSock);
+
+    const entries = (config.linux?.namespaces ?? []) as NamespaceEntry[];
+    const userns = has(entries, "user");
+    const stageFd = 3 + req.preserveFds;
+    const stdio = [
+      "inherit", "inherit", "inherit",
+      ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i),
+      stageSock, fifoFd,
+    ] as const;
+    const spawn = (role: StageRole) =>
+      Bun.spawn({ cmd: selfCommand(), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
+
+    if (userns) {
+      child = spawn("nsinit");
+      const plan: NsinitPlan = {
+        type: "nsinit",
+        namespaces: entries.filter((e) => (SPAWNER_NAMESPACES as readonly string[]).includes(e.type)),
+        relay: req.foreground,
+        preserveFds: req.preserveFds,
+      };
+      send(cliSock, plan as never);
+      expect(cliSock, "userns-ready", "nsinit to enter the user namespace", STAGE_TIMEOUT_MS);
+      if (!entries.find((e) => e.type === "user")?.path) {
+        writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
+      }
+      send(cliSock, { type: "maps-written" });
+      initPid = Number(expect(cliSock, "init-pid", "nsinit to start the init", STAGE_TIMEOUT_MS).pid);
+    } else {
+      child = spawnInNamespaces(entries, () => spawn("init"));
+      initPid = child.pid;
+    }
+
+    const stat = readProcStat(initPid);
+    if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
+    const plan: InitPlan = {
+      type: "init",
+      id: req.id,
+      config,
+      bundle,
+      rootfs,
+      noPivot: req.noPivot,
+      preserveFds: req.preserveFds,
+      fifoFd: stageFd + 1,
+      userns,
+      setgroupsAllowed: true,
+      namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
+    };
+    send(cliSock, plan as never);
+    expect(cliSock, "ready", "the init to set up the container", READY_TIMEOUT_MS);
+
+    const record: ContainerRecord = {
+      id: req.id,
+      pid: initPid,
+      pidStartTime: stat.startTime,
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      owner: "",
+      config,
+      pidNamespace: pidNamespaceOf(initPid),
+      sharedPidNamespace: !isNew(entries, "pid"),
+    };
+    store.write(record);
+    if (req.pidFile) writePidFile(req.pidFile, initPid);
+    return { record, child };
+  } catch (err) {
+    if (initPid > 0) sendSignal(initPid, 9);
+    if (child && child.pid !== initPid) sendSignal(child.pid, 9);
+    store.remove(req.id);
+    throw err;
+  } finally {
+    for (const fd of opened) closeFd(fd);
+  }
+}
+
+/** Write the pid file atomically, as runc does (tmp file + rename). */
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(abs, "..", `.${abs.split("/").pop()}.tmp`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+/**
+ * Without a user namespace the CLI puts the init into its pid (and time) namespace itself:
+ * these apply to children only, so its main thread unshares or joins them, spawns the init,
+ * and goes back. Saves starting a second Bun.
+ */
+function spawnInNamespaces(entries: NamespaceEntry[], spawn: () => Subprocess): Subprocess {
+  const set = namespaceSet(entries, [...SPAWNER_NAMESPACES] as NamespaceType[]);
+  if (!set.create && !set.join.length) return spawn();
+  const kinds = (["pid", "time"] as NamespaceType[]).filter(
+    (t) => set.create & NAMESPACE_FLAGS[t] || set.join.some((j) => j.type === t),
+  );
+  const saved = kinds.map((t) => openRaw(`/proc/self/ns/${NAMESPACE_PROC_NAMES[t]}`, O.RDONLY));
+  const fds = set.join.map((entry) =>
+    openNamespace(linuxSys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) => openRaw(p, O.RDONLY)),
+  );
+  try {
+    enterNamespaces(linuxSys, set, fds);
+    return spawn();
+  } finally {
+    kinds.forEach((t, i) => {
+      linuxSys.setns(saved[i]!, NAMESPACE_FLAGS[t], `back to the runtime's ${t} namespace`);
+      closeFd(saved[i]!);
+    });
+  }
+}

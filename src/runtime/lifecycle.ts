@@ -1,0 +1,68 @@
+// start, kill and delete: the transitions of runtime.md, each allowed only from the statuses
+// the spec allows, so a second start, a kill of a stopped container or a delete of a live
+// one fail and change nothing.
+import { closeSync, openSync, readSync, unlinkSync, constants as fsConstants } from "node:fs";
+import { join } from "node:path";
+import { waitReadable } from "../../ffi/io.ts";
+import { BuncError } from "../errors.ts";
+import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
+import { isAlive } from "./proc-stat.ts";
+import { canDelete, canKill, canStart } from "./status.ts";
+import { EXEC_FIFO, type StateStore } from "./state-store.ts";
+
+const START_TIMEOUT_MS = 30_000;
+
+export function startContainer(store: StateStore, id: string): Container {
+  const c = loadContainer(store, id);
+  if (!canStart(c.status)) throw new BuncError("state", `cannot start container "${id}": it is ${c.status}, not created`);
+  const fifo = join(c.dir, EXEC_FIFO);
+  let fd: number;
+  try {
+    fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    throw new BuncError("state", `cannot start container "${id}": it was already started`);
+  }
+  try {
+    // Opening the fifo for reading releases the init's blocked open for writing; it then
+    // writes one byte. Poll in slices so a dead init is noticed.
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      if (waitReadable(fd, 50)) {
+        let n = 0;
+        try {
+          n = readSync(fd, buf, 0, 1, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+          continue;
+        }
+        if (n === 1) break;
+        throw new BuncError("state", `cannot start container "${id}": it was already started`);
+      }
+      if (!isAlive(c.record.pid, c.record.pidStartTime)) throw new BuncError("state", `cannot start container "${id}": its init exited`);
+      if (Date.now() > deadline) throw new BuncError("stage", `timed out starting container "${id}"`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    unlinkSync(fifo);
+  } catch {}
+  return { ...c, status: "running" };
+}
+
+export function killContainer(store: StateStore, id: string, signal: number, all: boolean): void {
+  const c = loadContainer(store, id);
+  if (!canKill(c.status)) throw new BuncError("state", `cannot kill container "${id}": it is ${c.status}`);
+  signalContainer(c, signal, all);
+}
+
+export function deleteContainer(store: StateStore, id: string, force: boolean): void {
+  const c = loadContainer(store, id);
+  if (!canDelete(c.status)) {
+    if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);
+    signalContainer(c, 9, true);
+    if (!waitGone(c, 10_000)) throw new BuncError("system", `container "${id}" did not die after SIGKILL`);
+  }
+  store.remove(id);
+}

@@ -1,0 +1,95 @@
+// The CLI ↔ stage protocol: messages on a unix stream socket (fd 3 in the stage), each a
+// 4-byte big-endian length followed by that many bytes of JSON. Lengths are checked against
+// MAX_MESSAGE before any allocation, so a corrupt or hostile length cannot blow up memory
+// (the lesson of runc's netlink length overflow).
+//
+//   CLI                         nsinit (only with a user namespace)   init
+//   ─── {nsinit plan} ───────▶  unshare(user)
+//   ◀── {userns-ready} ──────
+//   writes uid/gid maps
+//   ─── {maps-written} ──────▶  unshare(others), spawn init
+//   ◀── {init-pid, pid} ─────   exits (or waits for init when `run` is in the foreground)
+//   ─── {init plan} ─────────────────────────────────────────────▶  rootfs, mounts, pivot
+//   ◀── {ready} or {error} ──────────────────────────────────────   waits on exec.fifo
+//
+// Every wait on the CLI side has a timeout and checks that the stage is still alive.
+import { readSync, writeSync } from "node:fs";
+import { BuncError } from "../../errors.ts";
+import { waitReadable } from "../../../ffi/io.ts";
+
+export const MAX_MESSAGE = 4 << 20;
+export const STAGE_FD = 3;
+
+export type Message = { type: string } & Record<string, unknown>;
+
+export interface StageError extends Message {
+  type: "error";
+  message: string;
+  code: string;
+  errno?: number;
+}
+
+export function encode(message: Message): Buffer {
+  const body = Buffer.from(JSON.stringify(message));
+  if (body.length > MAX_MESSAGE) throw new BuncError("stage", `message ${message.type} too large (${body.length} bytes)`);
+  const frame = Buffer.allocUnsafe(4 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, 4);
+  return frame;
+}
+
+export function send(fd: number, message: Message): void {
+  const frame = encode(message);
+  let off = 0;
+  while (off < frame.length) off += writeSync(fd, frame, off, frame.length - off);
+}
+
+function readExactly(fd: number, n: number, deadline: number | undefined, what: string): Buffer {
+  const buf = Buffer.allocUnsafe(n);
+  let off = 0;
+  while (off < n) {
+    if (deadline !== undefined) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !waitReadable(fd, left)) throw new BuncError("stage", `timed out waiting for ${what}`);
+    }
+    let got: number;
+    try {
+      got = readSync(fd, buf, off, n - off, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN" || (err as NodeJS.ErrnoException).code === "EINTR") continue;
+      throw err;
+    }
+    if (got === 0) throw new BuncError("stage", `${what}: the stage exited without answering`);
+    off += got;
+  }
+  return buf;
+}
+
+/** Read one message. With a timeout (ms) the wait is bounded; stages read without one. */
+export function receive(fd: number, what: string, timeoutMs?: number): Message {
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  const len = readExactly(fd, 4, deadline, what).readUInt32BE(0);
+  if (len > MAX_MESSAGE) throw new BuncError("stage", `${what}: message of ${len} bytes exceeds the limit of ${MAX_MESSAGE}`);
+  const body = readExactly(fd, len, deadline, what);
+  let message: unknown;
+  try {
+    message = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new BuncError("stage", `${what}: malformed message`);
+  }
+  if (typeof message !== "object" || message === null || typeof (message as Message).type !== "string") {
+    throw new BuncError("stage", `${what}: message without a type`);
+  }
+  return message as Message;
+}
+
+/** Receive and turn a stage's `{type: "error"}` into a thrown BuncError; check the type. */
+export function expect(fd: number, type: string, what: string, timeoutMs?: number): Message {
+  const message = receive(fd, what, timeoutMs);
+  if (message.type === "error") {
+    const e = message as StageError;
+    throw new BuncError((e.code as BuncError["code"]) ?? "stage", e.message, e.errno);
+  }
+  if (message.type !== type) throw new BuncError("stage", `${what}: expected ${type}, got ${message.type}`);
+  return message;
+}

@@ -1,0 +1,119 @@
+// The init stage: PID 1 of the container, single-threaded. It receives the InitPlan, builds
+// the container (namespaces, rootfs, hostname, sysctl, cwd), checks the program exists,
+// answers {ready}, then blocks on exec.fifo until `start`, applies rlimits, credentials and
+// capabilities, resets signals, marks every fd of its own close-on-exec, and execve's the
+// process, which so stays PID 1.
+import { writeFileSync, writeSync } from "node:fs";
+import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
+import { linuxSys, type Sys } from "../../../ffi/sys.ts";
+import { BuncError, messageOf } from "../../errors.ts";
+import { applyCredentials, applyRlimits } from "../../linux/credentials.ts";
+import { lookPath } from "../../linux/exec-path.ts";
+import { enterNamespaces, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
+import { setupRootfs } from "../../linux/rootfs.ts";
+import { mkdirAllInRoot } from "../../linux/safe-path.ts";
+import { writeSysctls } from "../../linux/sysctl.ts";
+import { receive, send } from "./channel.ts";
+import { INIT_NAMESPACES, type InitPlan } from "./plans.ts";
+import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
+
+export function errorMessage(err: unknown) {
+  const e = err instanceof BuncError ? err : undefined;
+  return { type: "error", message: messageOf(err), code: e?.code ?? "stage", errno: e?.errno };
+}
+
+/** Everything up to {ready}: returns the resolved program path. */
+export function prepareContainer(sys: Sys, plan: InitPlan): string {
+  const config = plan.config;
+  const proc = config.process!;
+  if (proc.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(proc.oomScoreAdj));
+
+  const entries = config.linux?.namespaces ?? [];
+  const set = namespaceSet(plan.namespaces, [...INIT_NAMESPACES] as NamespaceType[]);
+  const fds = set.join.map((entry) =>
+    openNamespace(sys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) =>
+      sys.openat(AT_FDCWD, p, O.RDONLY | O.CLOEXEC),
+    ),
+  );
+  enterNamespaces(sys, set, fds);
+
+  setupRootfs(sys, {
+    rootfs: plan.rootfs,
+    bundle: plan.bundle,
+    mounts: config.mounts ?? [],
+    readonly: config.root?.readonly ?? false,
+    rootfsPropagation: config.linux?.rootfsPropagation || undefined,
+    noPivot: plan.noPivot,
+    devices: config.linux?.devices ?? [],
+    maskedPaths: config.linux?.maskedPaths ?? [],
+    readonlyPaths: config.linux?.readonlyPaths ?? [],
+    userns: plan.userns,
+  });
+  if (config.hostname !== undefined) sys.sethostname(config.hostname);
+  if (config.domainname !== undefined) sys.setdomainname(config.domainname);
+  writeSysctls(config.linux?.sysctl ?? {});
+
+  const cwd = proc.cwd || "/";
+  const root = sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+  try {
+    sys.close(mkdirAllInRoot(sys, root, cwd));
+  } finally {
+    sys.close(root);
+  }
+  sys.chdir(cwd);
+  return lookPath(proc.args![0]!, proc.env ?? []);
+}
+
+/** From start to execve. Never returns. */
+export function execProcess(sys: Sys, plan: InitPlan, program: string): never {
+  const proc = plan.config.process!;
+  applyRlimits(sys, proc.rlimits ?? []);
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  applyCredentials(sys, user, proc.capabilities, plan.setgroupsAllowed);
+  sys.umask(user.umask ?? 0o022);
+  if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
+  sys.resetSignals();
+  sys.closeFromOnExec(3 + plan.preserveFds);
+  return sys.execve(program, proc.args!, proc.env ?? []);
+}
+
+const exitCodeFor = (err: unknown) => {
+  const code = (err as BuncError).code;
+  return code === "exec-not-found" ? 127 : code === "exec-denied" ? 126 : 1;
+};
+
+export function runInit(sys: Sys = linuxSys): never {
+  const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
+  let plan: InitPlan;
+  let program: string;
+  let procFdDir: number;
+  try {
+    assertSingleThreaded("init");
+    // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
+    sys.prctl(PR.SET_DUMPABLE, 0);
+    plan = receive(stageFd, "init plan") as unknown as InitPlan;
+    // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
+    // directory from the host's procfs, which the pivot is about to hide.
+    procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
+    sys.umask(0);
+    program = prepareContainer(sys, plan);
+    send(stageFd, { type: "ready" });
+  } catch (err) {
+    try {
+      send(stageFd, errorMessage(err));
+    } catch {}
+    process.exit(exitCodeFor(err));
+  }
+  try {
+    // Blocks until `start` opens the fifo for reading.
+    const fifo = sys.openat(procFdDir, String(plan.fifoFd), O.WRONLY | O.CLOEXEC);
+    writeSync(fifo, "0");
+    sys.close(fifo);
+    sys.close(procFdDir);
+    sys.close(plan.fifoFd);
+    return execProcess(sys, plan, program);
+  } catch (err) {
+    writeSync(2, `bunc: ${messageOf(err)}\n`);
+    process.exit(exitCodeFor(err));
+  }
+}

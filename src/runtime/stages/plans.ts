@@ -1,0 +1,35 @@
+// What the CLI tells each stage. Plain JSON: it crosses the stage socket.
+import type { NamespaceEntry } from "../../linux/namespaces.ts";
+import type { Spec } from "../../spec/runtime-config.ts";
+
+export interface InitPlan {
+  type: "init";
+  id: string;
+  config: Spec;
+  bundle: string;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  noPivot: boolean;
+  preserveFds: number;
+  /** fd number of the O_PATH exec.fifo handle in the init. */
+  fifoFd: number;
+  /** The init runs in a user namespace (new or joined): no mknod, maybe no setgroups. */
+  userns: boolean;
+  setgroupsAllowed: boolean;
+  /** Namespaces the init itself joins or creates (all but user, pid and time). */
+  namespaces: NamespaceEntry[];
+}
+
+export interface NsinitPlan {
+  type: "nsinit";
+  /** user, pid and time entries of linux.namespaces. */
+  namespaces: NamespaceEntry[];
+  /** With `run` in the foreground nsinit waits for the init and exits with its status. */
+  relay: boolean;
+  preserveFds: number;
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+}
+
+/** The part of linux.namespaces a stage handles. */
+export const INIT_NAMESPACES = ["ipc", "uts", "network", "cgroup", "mount"] as const;
+export const SPAWNER_NAMESPACES = ["user", "pid", "time"] as const;

@@ -1,0 +1,38 @@
+// How the CLI starts a stage of its own binary. The role is chosen by an environment marker,
+// never by argv; the environment is minimal and fixed (never the caller's: BUN_OPTIONS there
+// could preload code), and pins Bun to a single thread, which unshare(CLONE_NEWUSER) and
+// setns into user and mount namespaces require.
+import { readFileSync } from "node:fs";
+import { BuncError } from "../../errors.ts";
+
+export const STAGE_MARKER = "_BUNC_STAGE";
+export const STAGE_FD_VAR = "_BUNC_STAGE_FD";
+export type StageRole = "init" | "nsinit";
+
+const SINGLE_THREAD = {
+  BUN_JSC_useConcurrentJIT: "0",
+  BUN_JSC_useConcurrentGC: "0",
+  BUN_JSC_numberOfGCMarkers: "1",
+  BUN_JSC_useWarmUpMarkedBlocks: "0",
+  MIMALLOC_PURGE_DELAY: "-1",
+};
+
+export function stageEnv(role: StageRole, stageFd: number): Record<string, string> {
+  return { [STAGE_MARKER]: role, [STAGE_FD_VAR]: String(stageFd), ...SINGLE_THREAD };
+}
+
+/** The command that runs this same program: the compiled binary, or bun plus the entry script. */
+export function selfCommand(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+export function threadCount(): number {
+  const m = /^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "latin1"));
+  return m ? Number(m[1]) : -1;
+}
+
+export function assertSingleThreaded(stage: StageRole): void {
+  const n = threadCount();
+  if (n !== 1) throw new BuncError("stage", `${stage} stage has ${n} threads; namespaces need exactly 1`);
+}

@@ -1,0 +1,102 @@
+// The state directory of one container: <root>/<id>/ holding state.json and, between
+// create and start, exec.fifo. Directories are 0700: the state names host paths and pids.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { BuncError } from "../errors.ts";
+import type { Spec } from "../spec/runtime-config.ts";
+
+export interface ContainerRecord {
+  id: string;
+  /** Host pid of the container's init; 0 before it exists. */
+  pid: number;
+  /** Start time of `pid` from /proc/<pid>/stat, to tell it from a later process with the same pid. */
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  /** The config as it was at create: later edits of config.json change nothing. */
+  config: Spec;
+  /** The pid namespace inode of the init, to find its processes for kill --all. */
+  pidNamespace?: string;
+  /** True when the container shares the host's (or another) pid namespace. */
+  sharedPidNamespace?: boolean;
+}
+
+export const STATE_FILE = "state.json";
+export const EXEC_FIFO = "exec.fifo";
+
+// runc's rule for ids: letters, digits and _ + - . ; no path separators, not "." or "..".
+const ID_PATTERN = /^[\w+.-]+$/;
+
+export function checkId(id: string): void {
+  if (!ID_PATTERN.test(id) || id === "." || id === ".." || id.length > 1024) {
+    throw new BuncError("usage", `invalid container id ${JSON.stringify(id)}: use letters, digits and _ + - .`);
+  }
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    checkId(id);
+    return join(this.root, id);
+  }
+
+  /** Claim the id: mkdir is atomic, so two creates of one id cannot both win. */
+  claim(id: string): string {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    const dir = this.dir(id);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError("exists", `container "${id}" already exists`);
+      throw new BuncError("system", `cannot create state dir ${dir}: ${(err as Error).message}`);
+    }
+    return dir;
+  }
+
+  write(record: ContainerRecord): void {
+    const dir = this.dir(record.id);
+    const tmp = join(dir, `.${STATE_FILE}.tmp`);
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(record));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, STATE_FILE));
+  }
+
+  read(id: string): ContainerRecord {
+    const file = join(this.dir(id), STATE_FILE);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      throw new BuncError("not-found", `container "${id}" does not exist`);
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch {
+      throw new BuncError("state", `state file ${file} is corrupt`);
+    }
+  }
+
+  exists(id: string): boolean {
+    return existsSync(join(this.dir(id), STATE_FILE));
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(this.root).filter((name) => ID_PATTERN.test(name) && existsSync(join(this.root, name, STATE_FILE)));
+    } catch {
+      return [];
+    }
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
