@@ -1,5 +1,6 @@
 // The one libc symbol table of bunc. Opened on first use (about 1 ms).
-import { dlopen, read, type Pointer } from "bun:ffi";
+import { dlopen, linkSymbols, read, type Pointer } from "bun:ffi";
+import { SYS } from "./syscall-numbers.ts";
 
 const table = {
   __errno_location: { args: [], returns: "ptr" },
@@ -43,13 +44,28 @@ const table = {
   geteuid: { args: [], returns: "u32" },
   getgid: { args: [], returns: "u32" },
   _exit: { args: ["i32"], returns: "void" },
+  dlsym: { args: ["ptr", "ptr"], returns: "ptr" },
 } as const;
 
+// syscall(2) bound again with exact argument types for the hot calls glibc has no wrapper
+// for: no BigInt conversion per call. Resolved through dlsym.
 type Libc = ReturnType<typeof dlopen<typeof table>>["symbols"];
-let libc: Libc | undefined;
+interface Typed {
+  sys_openat2(dirfd: number, path: Buffer, how: BigUint64Array, size: number): number;
+}
+let libc: (Libc & Typed) | undefined;
 
-export function lib(): Libc {
-  libc ??= dlopen("libc.so.6", table).symbols;
+export function lib(): Libc & Typed {
+  if (libc) return libc;
+  const base = dlopen("libc.so.6", table).symbols;
+  const address = base.dlsym(null, Buffer.from("syscall\0"))!;
+  const linked = linkSymbols({
+    openat2: { args: ["i64", "i32", "ptr", "ptr", "u64"], returns: "i32", ptr: address },
+  }).symbols;
+  const typed: Typed = {
+    sys_openat2: (dirfd, path, how, size) => linked.openat2(SYS.openat2, dirfd, path, how, size),
+  };
+  libc = Object.assign(base, typed);
   return libc;
 }
 

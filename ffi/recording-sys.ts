@@ -74,7 +74,13 @@ export class RecordingSys implements Sys {
     this.record("fstat", fd);
     return this.stats.get(fd) ?? { mode: 0o040755, rdev: 0, isDirectory: true };
   }
-  unlinkat(dirfd: number, path: string, flags: number) { this.record("unlinkat", dirfd, path, flags); }
+  unlinkIfPresent(dirfd: number, path: string, flags: number) { this.record("unlinkIfPresent", dirfd, path, flags); }
+  /** Paths tryOpenat2 reports missing (ENOENT). */
+  readonly missing = new Set<string>();
+  tryOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number) {
+    this.record("tryOpenat2", dirfd, path, flags, mode, resolve);
+    return this.missing.has(path) ? -2 : this.nextFd++;
+  }
   mkdirat(dirfd: number, path: string, mode: number) { this.record("mkdirat", dirfd, path, mode); }
   mknodat(dirfd: number, path: string, mode: number, dev: bigint) { this.record("mknodat", dirfd, path, mode, dev); }
   symlinkat(target: string, dirfd: number, path: string) { this.record("symlinkat", target, dirfd, path); }

@@ -3,7 +3,7 @@
 import { ptr } from "bun:ffi";
 import { fstatSync } from "node:fs";
 import { cstr, errno, lib } from "./libc.ts";
-import { SysError } from "./errors.ts";
+import { ENOENT, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
 import { CLOSE_RANGE_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, NS_GET_NSTYPE, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "./constants.ts";
 
@@ -29,9 +29,12 @@ export interface Sys {
   openat(dirfd: number, path: string, flags: number, mode?: number): number;
   /** openat2 with a `resolve` mask: the safe way to open anything inside a rootfs. */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** openat2 that reports failure as -errno instead of throwing: for lookups that often miss. */
+  tryOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   close(fd: number): void;
   fstat(fd: number): { mode: number; rdev: number; isDirectory: boolean };
-  unlinkat(dirfd: number, path: string, flags: number): void;
+  /** Remove `path` if it is there; a missing path is not an error. */
+  unlinkIfPresent(dirfd: number, path: string, flags: number): void;
   mkdirat(dirfd: number, path: string, mode: number): void;
   mknodat(dirfd: number, path: string, mode: number, dev: bigint): void;
   symlinkat(target: string, dirfd: number, path: string): void;
@@ -120,12 +123,15 @@ export const linuxSys: Sys = {
     return fd;
   },
   openat2(dirfd, path, flags, mode, resolve) {
+    const fd = linuxSys.tryOpenat2(dirfd, path, flags, mode, resolve);
+    if (fd < 0) throw new SysError("openat2", -fd, path);
+    return fd;
+  },
+  tryOpenat2(dirfd, path, flags, mode, resolve) {
     // struct open_how { u64 flags; u64 mode; u64 resolve; }
     const how = new BigUint64Array([BigInt(flags), BigInt(mode), BigInt(resolve)]);
-    const p = cstr(path);
-    const fd = Number(syscall(SYS.openat2, dirfd, ptr(p), ptr(how), 24));
-    check(fd, "openat2", path);
-    return fd;
+    const fd = lib().sys_openat2(dirfd, cstr(path), how, 24);
+    return fd < 0 ? -errno() : fd;
   },
   close(fd) {
     check(lib().close(fd), "close", String(fd));
@@ -138,8 +144,10 @@ export const linuxSys: Sys = {
       throw new SysError("fstat", (err as { errno?: number }).errno ? -(err as { errno: number }).errno : 9, `fd ${fd}`);
     }
   },
-  unlinkat(dirfd, path, flags) {
-    check(lib().unlinkat(dirfd, cstr(path), flags), "unlink", path);
+  unlinkIfPresent(dirfd, path, flags) {
+    if (lib().unlinkat(dirfd, cstr(path), flags) === 0) return;
+    const e = errno();
+    if (e !== ENOENT) throw new SysError("unlink", e, path);
   },
   mkdirat(dirfd, path, mode) {
     check(lib().mkdirat(dirfd, cstr(path), mode), "mkdir", path);

@@ -1,11 +1,13 @@
 // One binary, three roles, chosen by an environment marker that only bunc sets: the CLI,
-// and the nsinit and init stages it starts of itself (see runtime/stages/).
-import { runCli } from "./cli/main.ts";
-import { runInit } from "./runtime/stages/init.ts";
-import { runNsinit } from "./runtime/stages/nsinit.ts";
+// and the nsinit and init stages it starts of itself (see runtime/stages/). Each role loads
+// only its own modules: the stages never pay for the CLI's schemas.
 import { STAGE_MARKER } from "./runtime/stages/stage-env.ts";
 
-const role = process.env[STAGE_MARKER];
-if (role === "init") runInit();
-else if (role === "nsinit") runNsinit();
-else runCli(process.argv.slice(2)).then((code) => process.exit(code));
+async function main(): Promise<void> {
+  const role = process.env[STAGE_MARKER];
+  if (role === "init") (await import("./runtime/stages/init.ts")).runInit();
+  else if (role === "nsinit") await (await import("./runtime/stages/nsinit.ts")).runNsinit();
+  else process.exit(await (await import("./cli/main.ts")).runCli(process.argv.slice(2)));
+}
+
+main();

@@ -2,6 +2,7 @@
 // conmon read the last error line of that file, so every error goes there as well as to
 // standard error.
 import { appendFileSync } from "node:fs";
+import { printError } from "./output.ts";
 
 export type Level = "debug" | "info" | "warning" | "error";
 
@@ -29,6 +30,6 @@ export function log(level: Level, msg: string): void {
       appendFileSync(options.file, formatLine(level, msg, options.format));
     } catch {}
   } else if (level !== "error") {
-    process.stderr.write(formatLine(level, msg, options.format));
+    printError(formatLine(level, msg, options.format));
   }
 }

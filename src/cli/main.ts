@@ -4,19 +4,22 @@ import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
 import { parseArgs, usageText } from "./args.ts";
-import { create } from "./commands/create.ts";
 import type { Command } from "./commands/context.ts";
-import { del } from "./commands/delete.ts";
-import { features } from "./commands/features.ts";
-import { kill } from "./commands/kill.ts";
-import { list } from "./commands/list.ts";
-import { run } from "./commands/run.ts";
-import { spec } from "./commands/spec.ts";
-import { start } from "./commands/start.ts";
-import { state } from "./commands/state.ts";
 import { configureLog, log } from "./log.ts";
+import { print, printError } from "./output.ts";
 
-const COMMANDS: Record<string, Command> = { create, start, state, kill, delete: del, run, list, spec, features };
+// Loaded on demand: `state` or `kill` should not pay for loading the config schemas.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  create: async () => (await import("./commands/create.ts")).create,
+  start: async () => (await import("./commands/start.ts")).start,
+  state: async () => (await import("./commands/state.ts")).state,
+  kill: async () => (await import("./commands/kill.ts")).kill,
+  delete: async () => (await import("./commands/delete.ts")).del,
+  run: async () => (await import("./commands/run.ts")).run,
+  list: async () => (await import("./commands/list.ts")).list,
+  spec: async () => (await import("./commands/spec.ts")).spec,
+  features: async () => (await import("./commands/features.ts")).features,
+};
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof BuncError) {
@@ -34,22 +37,23 @@ export async function runCli(argv: string[]): Promise<number> {
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
     jsonErrors = global.logFormat === "json";
     if (global.version) {
-      process.stdout.write(`bunc version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
+      print(`bunc version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
       return 0;
     }
     if (global.help || !parsed.command || parsed.command === "help") {
-      process.stdout.write(usageText(parsed.command === "help" ? parsed.positionals[0] : parsed.command));
+      print(usageText(parsed.command === "help" ? parsed.positionals[0] : parsed.command));
       return 0;
     }
-    const command = COMMANDS[parsed.command];
-    if (!command) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
+    const load = COMMANDS[parsed.command];
+    if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
     const store = new StateStore(global.root);
+    const command = await load();
     return await command({ global, options: parsed.options, positionals: parsed.positionals, store });
   } catch (err) {
     const msg = messageOf(err);
     log("error", msg);
-    process.stderr.write(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
+    printError(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
     return exitCodeOf(err);
   }
 }

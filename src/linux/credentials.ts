@@ -3,12 +3,11 @@
 // gid, uid, then the exact capability sets, ambient last (ambient needs permitted and
 // inheritable). Inheritable and ambient stay empty unless the config names them
 // (CVE-2022-29162).
-import { PR } from "../../ffi/constants.ts";
+import { PR, RLIMIT } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
 import { CAPABILITIES, isCapabilityName, lastCapability } from "./capabilities.ts";
-import { RLIMIT } from "../../ffi/constants.ts";
-import { rlimitValue } from "../spec/runtime-config.ts";
+import { rlimitValue } from "../spec/rlimit-value.ts";
 
 export interface CapabilityConfig {
   bounding?: string[];

@@ -64,11 +64,7 @@ export function createDevice(sys: Sys, rootFd: number, d: DeviceSpec, field: str
   if (!name || !d.path.startsWith("/dev/")) throw new BuncError("config", `${field}.path: ${JSON.stringify(d.path)} must be under /dev`);
   const parent = mkdirAllInRoot(sys, rootFd, parts.join("/"));
   try {
-    try {
-      sys.unlinkat(parent, name, 0);
-    } catch (err) {
-      if ((err as { errno?: number }).errno !== ENOENT) throw err;
-    }
+    sys.unlinkIfPresent(parent, name, 0);
     if (userns) {
       // No mknod in a user namespace: bind the host's node onto an empty file.
       const target = sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.WRONLY | O.CLOEXEC, 0o600);

@@ -12,7 +12,7 @@ import type { Mount } from "../spec/runtime-config.ts";
 import { mountCgroups } from "./cgroup-mount.ts";
 import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
 import { attributesOf, parseMountOptions } from "./mount-options.ts";
-import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot } from "./safe-path.ts";
+import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot, tryOpenInRoot } from "./safe-path.ts";
 
 export interface RootfsPlan {
   /** Absolute host path of the rootfs. */
@@ -190,13 +190,8 @@ function afterMount(sys: Sys, rootFd: number, dest: string, opts: ReturnType<typ
 
 /** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it. */
 function maskPath(sys: Sys, rootFd: number, path: string): void {
-  let fd: number;
-  try {
-    fd = openInRoot(sys, rootFd, path, O.PATH | O.NOFOLLOW);
-  } catch (err) {
-    if ((err as { errno?: number }).errno === ENOENT) return;
-    throw err;
-  }
+  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH | O.NOFOLLOW);
+  if (fd === undefined) return;
   try {
     if (sys.fstat(fd).isDirectory) {
       sys.mount("tmpfs", fdPath(fd), "tmpfs", MS.RDONLY, null);
@@ -219,13 +214,8 @@ function maskPath(sys: Sys, rootFd: number, path: string): void {
 }
 
 function readonlyPath(sys: Sys, rootFd: number, path: string): void {
-  let fd: number;
-  try {
-    fd = openInRoot(sys, rootFd, path, O.PATH);
-  } catch (err) {
-    if ((err as { errno?: number }).errno === ENOENT) return;
-    throw err;
-  }
+  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH);
+  if (fd === undefined) return;
   try {
     const tree = sys.openTree(fd, "", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | EMPTY_PATH);
     try {

@@ -3,7 +3,7 @@
 // root) and RESOLVE_NO_MAGICLINKS (no /proc/self/fd escapes). Callers then act on the fd,
 // or on /proc/self/fd/N for mount(2). This closes the symlink-on-mount-target family of CVEs.
 import { AT, O, RESOLVE, S_IFREG } from "../../ffi/constants.ts";
-import { EEXIST, ENOENT } from "../../ffi/errors.ts";
+import { EEXIST, ENOENT, SysError } from "../../ffi/errors.ts";
 import type { Sys } from "../../ffi/sys.ts";
 
 export const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
@@ -20,37 +20,44 @@ export function openInRoot(sys: Sys, rootFd: number, path: string, flags: number
   return sys.openat2(rootFd, relative(path), flags | O.CLOEXEC, 0, IN_ROOT);
 }
 
+/** Like openInRoot, but a missing path gives undefined. */
+export function tryOpenInRoot(sys: Sys, rootFd: number, path: string, flags: number): number | undefined {
+  const fd = sys.tryOpenat2(rootFd, relative(path), flags | O.CLOEXEC, 0, IN_ROOT);
+  if (fd >= 0) return fd;
+  if (fd === -ENOENT) return undefined;
+  throw new SysError("openat2", -fd, path);
+}
+
 const errnoOf = (err: unknown) => (err as { errno?: number }).errno;
 
 /**
  * Make every missing directory of `path` inside the root and return an O_PATH fd of the last.
- * Each new directory is made with mkdirat in its parent's fd, which never follows a symlink;
- * each step is reopened in-root, so a symlink planted in the rootfs resolves inside it.
+ * The deepest existing prefix is found first (most targets exist: one lookup); each new
+ * directory is made with mkdirat in its parent's fd, which never follows a symlink, and
+ * reopened in-root, so a symlink planted in the rootfs resolves inside it.
  */
 export function mkdirAllInRoot(sys: Sys, rootFd: number, path: string, mode = 0o755): number {
   const parts = components(path);
-  let fd = sys.openat2(rootFd, ".", O.PATH | O.DIRECTORY | O.CLOEXEC, 0, IN_ROOT);
-  for (let i = 0; i < parts.length; i++) {
-    const prefix = parts.slice(0, i + 1).join("/");
-    let next: number;
+  const dirFlags = O.PATH | O.DIRECTORY | O.CLOEXEC;
+  let depth = parts.length;
+  let fd = -1;
+  for (; depth >= 0; depth--) {
+    fd = sys.tryOpenat2(rootFd, parts.slice(0, depth).join("/") || ".", dirFlags, 0, IN_ROOT);
+    if (fd >= 0) break;
+    if (fd !== -ENOENT) throw new SysError("openat2", -fd, path);
+  }
+  for (; depth < parts.length; depth++) {
     try {
-      next = sys.openat2(rootFd, prefix, O.PATH | O.DIRECTORY | O.CLOEXEC, 0, IN_ROOT);
+      sys.mkdirat(fd, parts[depth]!, mode);
     } catch (err) {
-      if (errnoOf(err) !== ENOENT) {
+      if (errnoOf(err) !== EEXIST) {
         sys.close(fd);
         throw err;
       }
-      try {
-        sys.mkdirat(fd, parts[i]!, mode);
-      } catch (mkErr) {
-        if (errnoOf(mkErr) !== EEXIST) {
-          sys.close(fd);
-          throw mkErr;
-        }
-      }
-      next = sys.openat2(rootFd, prefix, O.PATH | O.DIRECTORY | O.CLOEXEC, 0, IN_ROOT);
     }
+    const next = sys.tryOpenat2(rootFd, parts.slice(0, depth + 1).join("/"), dirFlags, 0, IN_ROOT);
     sys.close(fd);
+    if (next < 0) throw new SysError("openat2", -next, path);
     fd = next;
   }
   return fd;
@@ -64,11 +71,9 @@ export function ensureFileInRoot(sys: Sys, rootFd: number, path: string): number
   const parts = components(path);
   const name = parts.pop();
   if (name === undefined) return openInRoot(sys, rootFd, "/", O.PATH);
-  try {
-    return openInRoot(sys, rootFd, path, O.PATH);
-  } catch (err) {
-    if (errnoOf(err) !== ENOENT) throw err;
-  }
+  const existing = sys.tryOpenat2(rootFd, relative(path), O.PATH | O.CLOEXEC, 0, IN_ROOT);
+  if (existing >= 0) return existing;
+  if (existing !== -ENOENT) throw new SysError("openat2", -existing, path);
   const parent = mkdirAllInRoot(sys, rootFd, parts.join("/"));
   try {
     // O_EXCL|O_NOFOLLOW: a dangling symlink planted here is not followed out of the root.

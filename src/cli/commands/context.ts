@@ -10,4 +10,4 @@ export interface CommandContext {
 
 export type Command = (ctx: CommandContext) => number | Promise<number>;
 
-export const print = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+export { print } from "../output.ts";

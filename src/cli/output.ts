@@ -1,0 +1,19 @@
+// Output through plain write(2). process.stdout/stderr cost ~20 ms of CPU to set up the
+// stream machinery on first use: more than the whole rest of a `bunc state`.
+import { writeSync } from "node:fs";
+
+const writeAll = (fd: number, text: string) => {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      return; // a closed pipe: nothing left to tell
+    }
+  }
+};
+
+export const print = (text: string) => writeAll(1, text.endsWith("\n") ? text : `${text}\n`);
+export const printError = (text: string) => writeAll(2, text.endsWith("\n") ? text : `${text}\n`);
