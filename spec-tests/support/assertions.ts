@@ -8,7 +8,7 @@
 //     expect(r.exitCode).toBe(0);
 //   });
 import { afterEach, beforeEach, expect } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { type BuncResult, TestRuntime } from "./bunc.ts";
 import { type Bundle, type BundleOptions, makeBundle, testTempMounts } from "./bundle.ts";
@@ -73,7 +73,8 @@ export function containerFixture(): ContainerFixture {
 /** A host dir inside the bundle (so it goes with it), to bind into the container. */
 export function hostDir(b: Bundle, name = "shared"): string {
   const dir = join(b.dir, name);
-  mkdirSync(dir, { recursive: true, mode: 0o777 });
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777); // writable by a container's root mapped to another host uid
   return dir;
 }
 

@@ -4,6 +4,7 @@
 // nothing behind.
 import type { Subprocess } from "bun";
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
 import { closeFd, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
@@ -12,7 +13,8 @@ import { BuncError, configError } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { writeIdMaps } from "../linux/user-namespace.ts";
 import type { Spec } from "../spec/runtime-config.ts";
-import { loadConfig } from "../spec/validate-config.ts";
+import { readConfigText } from "../spec/config-file.ts";
+import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { pidNamespaceOf } from "./container.ts";
 import { expect, send } from "./stages/channel.ts";
@@ -48,11 +50,22 @@ export function checkCreatable(config: Spec, consoleSocket?: string): void {
   refuseUnsupported(config, consoleSocket);
 }
 
-export function createContainer(store: StateStore, req: CreateRequest): Created {
+/**
+ * The namespaces of a config not yet checked by the schema: just enough to start the init
+ * early. The full check runs while the init boots; if it fails, the init is killed.
+ */
+function earlyNamespaces(doc: unknown): NamespaceEntry[] {
+  const list = (doc as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (e): e is NamespaceEntry => typeof e === "object" && e !== null && typeof e.type === "string" && (e.path === undefined || typeof e.path === "string"),
+  );
+}
+
+export async function createContainer(store: StateStore, req: CreateRequest): Promise<Created> {
   const bundle = resolve(req.bundle);
-  const config = loadConfig(bundle);
-  checkCreatable(config, req.consoleSocket);
-  const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
+  const { file, text } = readConfigText(bundle);
+  const entries = earlyNamespaces(parseJsonText(text, file));
 
   const dir = store.claim(req.id);
   const opened: number[] = [];
@@ -67,7 +80,6 @@ export function createContainer(store: StateStore, req: CreateRequest): Created 
     const [cliSock, stageSock] = socketPair();
     opened.push(cliSock, stageSock);
 
-    const entries = (config.linux?.namespaces ?? []) as NamespaceEntry[];
     const userns = has(entries, "user");
     const stageFd = 3 + req.preserveFds;
     const stdio = [
@@ -77,9 +89,15 @@ export function createContainer(store: StateStore, req: CreateRequest): Created 
     ] as const;
     const spawn = (role: StageRole) =>
       Bun.spawn({ cmd: selfCommand(), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
+    child = userns ? spawn("nsinit") : spawnInNamespaces(entries, () => spawn("init"));
+
+    // While the stage boots, load the schemas and check the config.
+    const { parseConfig } = await import("../spec/validate-config.ts");
+    const config = parseConfig(text, file);
+    checkCreatable(config, req.consoleSocket);
+    const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
 
     if (userns) {
-      child = spawn("nsinit");
       const plan: NsinitPlan = {
         type: "nsinit",
         namespaces: entries.filter((e) => (SPAWNER_NAMESPACES as readonly string[]).includes(e.type)),
@@ -94,7 +112,6 @@ export function createContainer(store: StateStore, req: CreateRequest): Created 
       send(cliSock, { type: "maps-written" });
       initPid = Number(expect(cliSock, "init-pid", "nsinit to start the init", STAGE_TIMEOUT_MS).pid);
     } else {
-      child = spawnInNamespaces(entries, () => spawn("init"));
       initPid = child.pid;
     }
 
@@ -123,7 +140,7 @@ export function createContainer(store: StateStore, req: CreateRequest): Created 
       bundle,
       rootfs,
       created: new Date().toISOString(),
-      owner: "",
+      owner: ownerName(),
       config,
       pidNamespace: pidNamespaceOf(initPid),
       sharedPidNamespace: !isNew(entries, "pid"),
@@ -138,6 +155,14 @@ export function createContainer(store: StateStore, req: CreateRequest): Created 
     throw err;
   } finally {
     for (const fd of opened) closeFd(fd);
+  }
+}
+
+function ownerName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.geteuid?.() ?? "");
   }
 }
 

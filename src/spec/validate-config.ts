@@ -1,12 +1,10 @@
 // Reading and checking a bundle's config.json: JSON syntax, then the schema, then the rules
 // that tie fields together (namespaces, mappings, sysctls…). Every refusal names the field
 // path, such as `mounts[2].destination`, and the value at fault.
-import { readFileSync } from "node:fs";
-import { constants } from "node:os";
-import { join } from "node:path";
 import * as v from "valibot";
-import { BuncError, configError, messageOf } from "../errors.ts";
+import { configError } from "../errors.ts";
 import { isCapabilityName } from "../linux/capabilities.ts";
+import { readConfigText } from "./config-file.ts";
 import { parseJsonText } from "./json-text.ts";
 import {
   HOOK_NAMES,
@@ -24,16 +22,7 @@ import {
 
 /** Read and check `<bundle>/config.json`. */
 export function loadConfig(bundleDir: string): Spec {
-  const file = join(bundleDir, "config.json");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const errno = code ? (constants.errno as Record<string, number>)[code] : undefined;
-    if (code === "ENOENT") throw new BuncError("config", `${file}: no such file: the bundle has no config.json`, errno);
-    throw new BuncError("config", `${file}: cannot read: ${messageOf(err)}`, errno);
-  }
+  const { file, text } = readConfigText(bundleDir);
   return parseConfig(text, file);
 }
 

@@ -14,8 +14,8 @@ export function createRequest(ctx: CommandContext, foreground: boolean): CreateR
   };
 }
 
-export function create(ctx: CommandContext): number {
-  const { child } = createContainer(ctx.store, createRequest(ctx, false));
+export async function create(ctx: CommandContext): Promise<number> {
+  const { child } = await createContainer(ctx.store, createRequest(ctx, false));
   child.unref();
   return 0;
 }

@@ -14,7 +14,7 @@ const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolOption(ctx.options, "detach");
   const id = ctx.positionals[0]!;
-  const { record, child } = createContainer(ctx.store, createRequest(ctx, !detach));
+  const { record, child } = await createContainer(ctx.store, createRequest(ctx, !detach));
   const forward = (name: (typeof FORWARDED)[number]) => () => sendSignal(record.pid, constants.signals[name]);
   const handlers = FORWARDED.map((name) => [name, forward(name)] as const);
   if (!detach) for (const [name, h] of handlers) process.on(name, h);
