@@ -1,6 +1,5 @@
 // A container as the commands see it: its record, its state dir and its derived status.
 import { readdirSync, readlinkSync } from "node:fs";
-import { sendSignal } from "../../ffi/io.ts";
 import { BuncError } from "../errors.ts";
 import { isAlive, readProcStat } from "./proc-stat.ts";
 import { factsOf, statusFrom, type Status } from "./status.ts";
@@ -57,9 +56,11 @@ export function containerPids(c: Container): number[] {
 export function signalContainer(c: Container, signal: number, all: boolean): void {
   const pids = all ? containerPids(c) : [c.record.pid];
   for (const pid of pids) {
-    const err = sendSignal(pid, signal);
-    if (err !== 0 && err !== 3 /* ESRCH: it just exited */) {
-      throw new BuncError("system", `kill ${pid}: errno ${err}`, err);
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      // ESRCH: it exited meanwhile, which is what a kill wants anyway.
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw new BuncError("system", `kill ${pid}: ${(err as Error).message}`);
     }
   }
 }

@@ -1,9 +1,8 @@
 // start, kill and delete: the transitions of runtime.md, each allowed only from the statuses
 // the spec allows, so a second start, a kill of a stopped container or a delete of a live
 // one fail and change nothing.
-import { closeSync, openSync, readSync, unlinkSync, constants as fsConstants } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, unlinkSync, constants as fsConstants } from "node:fs";
 import { join } from "node:path";
-import { waitReadable } from "../../ffi/io.ts";
 import { BuncError } from "../errors.ts";
 import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
 import { isAlive } from "./proc-stat.ts";
@@ -24,23 +23,24 @@ export function startContainer(store: StateStore, id: string): Container {
   }
   try {
     // Opening the fifo for reading releases the init's blocked open for writing; it then
-    // writes one byte. Poll in slices so a dead init is noticed.
+    // writes one byte, within microseconds. Retry with short sleeps (no poll(2): `start`
+    // should not pay for loading libc bindings) and notice a dead init.
     const deadline = Date.now() + START_TIMEOUT_MS;
     const buf = Buffer.alloc(1);
-    for (;;) {
-      if (waitReadable(fd, 50)) {
-        let n = 0;
-        try {
-          n = readSync(fd, buf, 0, 1, null);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-          continue;
-        }
-        if (n === 1) break;
-        throw new BuncError("state", `cannot start container "${id}": it was already started`);
+    for (let attempt = 0; ; attempt++) {
+      let n: number | undefined;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
       }
+      if (n === 1) break;
+      // Nothing yet: the init has not opened its end, or another start took the byte (it
+      // then removes the fifo).
+      if (!existsSync(fifo)) throw new BuncError("state", `cannot start container "${id}": it was already started`);
       if (!isAlive(c.record.pid, c.record.pidStartTime)) throw new BuncError("state", `cannot start container "${id}": its init exited`);
       if (Date.now() > deadline) throw new BuncError("stage", `timed out starting container "${id}"`);
+      Bun.sleepSync(attempt < 20 ? 0.1 : 5);
     }
   } finally {
     closeSync(fd);
