@@ -75,11 +75,12 @@ export class RecordingSys implements Sys {
     return this.stats.get(fd) ?? { mode: 0o040755, rdev: 0, isDirectory: true };
   }
   unlinkIfPresent(dirfd: number, path: string, flags: number) { this.record("unlinkIfPresent", dirfd, path, flags); }
-  /** Paths tryOpenat2 reports missing (ENOENT). */
+  /** Paths tryOpenat2 reports missing (ENOENT), once each: as if made right after. */
   readonly missing = new Set<string>();
   tryOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number) {
     this.record("tryOpenat2", dirfd, path, flags, mode, resolve);
-    return this.missing.has(path) ? -2 : this.nextFd++;
+    if (this.missing.delete(path)) return -2;
+    return this.nextFd++;
   }
   mkdirat(dirfd: number, path: string, mode: number) { this.record("mkdirat", dirfd, path, mode); }
   mknodat(dirfd: number, path: string, mode: number, dev: bigint) { this.record("mknodat", dirfd, path, mode, dev); }

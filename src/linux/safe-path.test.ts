@@ -1,0 +1,26 @@
+import { describe, expect, test } from "bun:test";
+import { RecordingSys } from "../../ffi/recording-sys.ts";
+import { components, mkdirAllInRoot, relative } from "./safe-path.ts";
+
+describe("in-root paths", () => {
+  test("components drop empty parts and dots, keep .. for the kernel to clamp", () => {
+    expect(components("//a/./b/../c/")).toEqual(["a", "b", "..", "c"]);
+    expect(relative("/")).toBe(".");
+  });
+
+  test("mkdirAllInRoot opens an existing target with one lookup", () => {
+    const sys = new RecordingSys();
+    mkdirAllInRoot(sys, 3, "/dev/pts");
+    expect(sys.names()).toEqual(["tryOpenat2"]);
+    expect(sys.calls[0]!.args[1]).toBe("dev/pts");
+  });
+
+  test("mkdirAllInRoot makes only the missing tail, each reopened in-root", () => {
+    const sys = new RecordingSys();
+    sys.missing.add("a/b/c");
+    sys.missing.add("a/b");
+    mkdirAllInRoot(sys, 3, "/a/b/c");
+    const made = sys.calls.filter((c) => c.call === "mkdirat").map((c) => c.args[1]);
+    expect(made).toEqual(["b", "c"]);
+  });
+});
