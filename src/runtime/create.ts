@@ -19,7 +19,8 @@ import { readProcStat } from "./proc-stat.ts";
 import { pidNamespaceOf } from "./container.ts";
 import { expect, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
-import { selfCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
+import { readOnlySelf } from "./stages/readonly-self.ts";
+import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 
@@ -79,16 +80,18 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     opened.push(fifoFd);
     const [cliSock, stageSock] = socketPair();
     opened.push(cliSock, stageSock);
+    const exeFd = readOnlySelf(linuxSys);
+    opened.push(exeFd);
 
     const userns = has(entries, "user");
     const stageFd = 3 + req.preserveFds;
     const stdio = [
       "inherit", "inherit", "inherit",
       ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i),
-      stageSock, fifoFd,
+      stageSock, fifoFd, exeFd,
     ] as const;
     const spawn = (role: StageRole) =>
-      Bun.spawn({ cmd: selfCommand(), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
+      Bun.spawn({ cmd: stageCommand(stageFd + 2), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
     child = userns ? spawn("nsinit") : spawnInNamespaces(entries, () => spawn("init"));
 
     // While the stage boots, load the schemas and check the config.

@@ -9,7 +9,7 @@ import { enterNamespaces, namespaceSet, openNamespace, type NamespaceType } from
 import { expect, receive, send } from "./channel.ts";
 import { errorMessage } from "./init.ts";
 import { SPAWNER_NAMESPACES, type NsinitPlan } from "./plans.ts";
-import { assertSingleThreaded, selfCommand, stageEnv, STAGE_FD_VAR } from "./stage-env.ts";
+import { assertSingleThreaded, stageCommand, stageEnv, STAGE_FD_VAR } from "./stage-env.ts";
 
 export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
   const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
@@ -30,9 +30,9 @@ export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
     const others = namespaceSet(plan.namespaces, SPAWNER_NAMESPACES.filter((t) => t !== "user") as NamespaceType[]);
     enterNamespaces(sys, others, others.join.map((e) => openNamespace(sys, e, `linux.namespaces (${e.type}).path`, open)));
     const init = Bun.spawn({
-      cmd: selfCommand(),
+      cmd: stageCommand(stageFd + 2),
       env: stageEnv("init", stageFd),
-      stdio: ["inherit", "inherit", "inherit", ...Array.from({ length: plan.preserveFds + 2 }, (_, i) => 3 + i)] as never,
+      stdio: ["inherit", "inherit", "inherit", ...Array.from({ length: plan.preserveFds + 3 }, (_, i) => 3 + i)] as never,
       cwd: "/",
     });
     send(stageFd, { type: "init-pid", pid: init.pid });

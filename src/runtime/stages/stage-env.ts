@@ -21,10 +21,16 @@ export function stageEnv(role: StageRole, stageFd: number): Record<string, strin
   return { [STAGE_MARKER]: role, [STAGE_FD_VAR]: String(stageFd), ...SINGLE_THREAD };
 }
 
-/** The command that runs this same program: the compiled binary, or bun plus the entry script. */
-export function selfCommand(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
-  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+export const isCompiled = () => Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
+
+/**
+ * The command that runs this same program in a stage. The compiled binary is executed from
+ * a read-only view of itself passed as fd `exeSlot` (see readOnlySelf), so a container
+ * process that reaches the stage's /proc/<pid>/exe cannot write to the host's binary
+ * (CVE-2019-5736). From source it is bun plus the entry script.
+ */
+export function stageCommand(exeSlot: number): string[] {
+  return isCompiled() ? [`/proc/self/fd/${exeSlot}`] : [process.execPath, Bun.main];
 }
 
 export function threadCount(): number {
