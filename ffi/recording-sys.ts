@@ -114,6 +114,7 @@ export class RecordingSys implements Sys {
     throw new ExecCalled(path, argv, envp);
   }
   kill(pid: number, signal: number) { this.record("kill", pid, signal); }
+  joinSessionKeyring(name: string) { this.record("joinSessionKeyring", name); }
   openTree(dirfd: number, path: string, flags: number) {
     this.record("openTree", dirfd, path, flags);
     return this.nextFd++;

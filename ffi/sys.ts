@@ -3,7 +3,7 @@
 import { ptr } from "bun:ffi";
 import { fstatSync } from "node:fs";
 import { cstr, errno, lib } from "./libc.ts";
-import { ENOENT, SysError } from "./errors.ts";
+import { ENOENT, ENOSYS, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
 import { CLOSE_RANGE_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, NS_GET_NSTYPE, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "./constants.ts";
 
@@ -56,6 +56,8 @@ export interface Sys {
   resetSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
   kill(pid: number, signal: number): void;
+  /** A new session keyring named `name`, so containers do not share the caller's keys. */
+  joinSessionKeyring(name: string): void;
   openTree(dirfd: number, path: string, flags: number): number;
   mountSetattr(fd: number, path: string, flags: number, attrSet: bigint, attrClr: bigint): void;
   /** Attach the detached mount `fromFd` (from openTree) onto the object `toFd` refers to. */
@@ -235,6 +237,13 @@ export const linuxSys: Sys = {
   },
   kill(pid, signal) {
     check(lib().kill(pid, signal), "kill", String(pid));
+  },
+  joinSessionKeyring(name) {
+    const KEYCTL_JOIN_SESSION_KEYRING = 1;
+    const p = cstr(name);
+    const rc = syscall(SYS.keyctl, KEYCTL_JOIN_SESSION_KEYRING, ptr(p));
+    // Kernels without keyrings have nothing to share: not an error.
+    if (rc < 0n && errno() !== ENOSYS) throw new SysError("keyctl(JOIN_SESSION_KEYRING)", errno(), name);
   },
   openTree(dirfd, path, flags) {
     const p = cstr(path);

@@ -11,6 +11,7 @@ export interface SyscallNumbers {
   close_range: number;
   pidfd_open: number;
   seccomp: number;
+  keyctl: number;
 }
 
 const x86_64: SyscallNumbers = {
@@ -24,6 +25,7 @@ const x86_64: SyscallNumbers = {
   close_range: 436,
   pidfd_open: 434,
   seccomp: 317,
+  keyctl: 250,
 };
 
 const aarch64: SyscallNumbers = {
@@ -37,6 +39,7 @@ const aarch64: SyscallNumbers = {
   close_range: 436,
   pidfd_open: 434,
   seccomp: 277,
+  keyctl: 219,
 };
 
 export function syscallNumbersFor(arch: string): SyscallNumbers {

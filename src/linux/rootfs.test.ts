@@ -14,6 +14,7 @@ const plan = (over: Partial<RootfsPlan> = {}): RootfsPlan => ({
   maskedPaths: [],
   readonlyPaths: [],
   userns: false,
+  mountNamespace: true,
   ...over,
 });
 

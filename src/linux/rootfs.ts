@@ -10,6 +10,7 @@ import type { Sys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
 import type { Mount } from "../spec/runtime-config.ts";
 import { mountCgroups } from "./cgroup-mount.ts";
+import { mountOf, readMountinfo } from "./mountinfo.ts";
 import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
 import { attributesOf, parseMountOptions } from "./mount-options.ts";
 import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot, tryOpenInRoot } from "./safe-path.ts";
@@ -26,6 +27,8 @@ export interface RootfsPlan {
   maskedPaths: string[];
   readonlyPaths: string[];
   userns: boolean;
+  /** False when the container shares the caller's mount namespace (runc allows it). */
+  mountNamespace: boolean;
 }
 
 const PROPAGATION_FLAGS: Record<string, number> = {
@@ -42,12 +45,20 @@ const PROPAGATION_FLAGS: Record<string, number> = {
 const clean = (path: string) => "/" + path.split("/").filter((c) => c && c !== ".").join("/");
 
 export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
-  // Nothing we mount may propagate back to the host: make our copy of the host tree a slave
-  // (or what rootfsPropagation asks) before touching anything.
-  const rootPropagation = plan.rootfsPropagation ? PROPAGATION_FLAGS[plan.rootfsPropagation]! : MS.SLAVE | MS.REC;
-  sys.mount(null, "/", null, rootPropagation | MS.REC, null);
-  // pivot_root needs the new root to be a mount point.
-  sys.mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC, null);
+  if (plan.mountNamespace) {
+    // Nothing we mount may propagate back to the host: make our copy of the host tree a
+    // slave (or what rootfsPropagation asks) before touching anything…
+    const rootPropagation = plan.rootfsPropagation ? PROPAGATION_FLAGS[plan.rootfsPropagation]! : MS.SLAVE | MS.REC;
+    sys.mount(null, "/", null, rootPropagation, null);
+    // …and the mount holding the rootfs private, whatever the root's propagation: a bind
+    // under a shared parent would show up on the host, and pivot_root refuses it.
+    const parent = mountOf(plan.rootfs, readMountinfo());
+    if (parent?.optional.some((o) => o.startsWith("shared:"))) sys.mount(null, parent.mountPoint, null, MS.PRIVATE, null);
+    // pivot_root needs the new root to be a mount point.
+    sys.mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC, null);
+  } else if (plan.readonly) {
+    throw new BuncError("config", "root.readonly: a read-only root needs a mount namespace");
+  }
   const rootFd = sys.openat(AT_FDCWD, plan.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
     plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i));
@@ -68,6 +79,12 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
     plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
   } finally {
     sys.close(rootFd);
+  }
+  // Without a mount namespace the host's mount table is shared: no pivot, a plain chroot.
+  if (!plan.mountNamespace) {
+    sys.chroot(plan.rootfs);
+    sys.chdir("/");
+    return;
   }
   if (plan.noPivot) moveRoot(sys, plan.rootfs);
   else pivotRoot(sys, plan.rootfs);

@@ -23,6 +23,7 @@ import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
+import { unmountRootfs } from "./host-mounts.ts";
 
 export interface CreateRequest {
   id: string;
@@ -31,6 +32,7 @@ export interface CreateRequest {
   consoleSocket?: string;
   preserveFds: number;
   noPivot: boolean;
+  noNewKeyring: boolean;
   /** `run` in the foreground: the returned child's exit is the container's exit. */
   foreground: boolean;
 }
@@ -47,7 +49,6 @@ const STAGE_TIMEOUT_MS = 10_000;
 export function checkCreatable(config: Spec, consoleSocket?: string): void {
   if (!config.process) throw configError("process", "is required to create a container");
   if (!config.root?.path) throw configError("root.path", "is required");
-  if (!has(config.linux?.namespaces, "mount")) throw configError("linux.namespaces", "a mount namespace is required to set up the rootfs");
   refuseUnsupported(config, consoleSocket);
 }
 
@@ -127,6 +128,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       bundle,
       rootfs,
       noPivot: req.noPivot,
+      noNewKeyring: req.noNewKeyring,
       preserveFds: req.preserveFds,
       fifoFd: stageFd + 1,
       userns,
@@ -154,11 +156,26 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   } catch (err) {
     if (initPid > 0) sendSignal(initPid, 9);
     if (child && child.pid !== initPid) sendSignal(child.pid, 9);
+    if (!has(entries, "mount")) {
+      waitForExit(initPid || child?.pid);
+      unmountRootfs(rootfsOf(bundle, text));
+    }
     store.remove(req.id);
     throw err;
   } finally {
     for (const fd of opened) closeFd(fd);
   }
+}
+
+/** Wait (briefly) until a killed stage is gone, so its mounts are no longer busy. */
+function waitForExit(pid: number | undefined): void {
+  const deadline = Date.now() + 2000;
+  while (pid && readProcStat(pid) && readProcStat(pid)!.state !== "Z" && Date.now() < deadline) Bun.sleepSync(1);
+}
+
+function rootfsOf(bundle: string, text: string): string {
+  const path = (JSON.parse(text) as { root?: { path?: unknown } }).root?.path;
+  return typeof path === "string" ? (isAbsolute(path) ? path : join(bundle, path)) : join(bundle, "rootfs");
 }
 
 function ownerName(): string {

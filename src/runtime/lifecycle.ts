@@ -5,6 +5,7 @@ import { closeSync, existsSync, openSync, readSync, unlinkSync, constants as fsC
 import { join } from "node:path";
 import { BuncError } from "../errors.ts";
 import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
+import { sharesHostMounts, unmountRootfs } from "./host-mounts.ts";
 import { isAlive } from "./proc-stat.ts";
 import { canDelete, canKill, canStart } from "./status.ts";
 import { EXEC_FIFO, type StateStore } from "./state-store.ts";
@@ -64,5 +65,6 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
     signalContainer(c, 9, true);
     if (!waitGone(c, 10_000)) throw new BuncError("system", `container "${id}" did not die after SIGKILL`);
   }
+  if (sharesHostMounts(c.record.config)) unmountRootfs(c.record.rootfs);
   store.remove(id);
 }

@@ -1,8 +1,10 @@
 import { intOption, stringOption, boolOption } from "../args.ts";
+import { BuncError } from "../../errors.ts";
 import { createContainer, type CreateRequest } from "../../runtime/create.ts";
 import type { CommandContext } from "./context.ts";
 
 export function createRequest(ctx: CommandContext, foreground: boolean): CreateRequest {
+  if (stringOption(ctx.options, "pidfd-socket")) throw new BuncError("unsupported", "--pidfd-socket is not supported yet");
   return {
     id: ctx.positionals[0]!,
     bundle: stringOption(ctx.options, "bundle") ?? process.cwd(),
@@ -10,6 +12,7 @@ export function createRequest(ctx: CommandContext, foreground: boolean): CreateR
     consoleSocket: stringOption(ctx.options, "console-socket"),
     preserveFds: intOption("preserve-fds", ctx.options["preserve-fds"]) ?? 0,
     noPivot: boolOption(ctx.options, "no-pivot"),
+    noNewKeyring: boolOption(ctx.options, "no-new-keyring"),
     foreground,
   };
 }

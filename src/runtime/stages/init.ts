@@ -9,7 +9,7 @@ import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
 import { applyCredentials, applyRlimits } from "../../linux/credentials.ts";
 import { lookPath } from "../../linux/exec-path.ts";
-import { enterNamespaces, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
+import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
 import { mkdirAllInRoot } from "../../linux/safe-path.ts";
 import { writeSysctls } from "../../linux/sysctl.ts";
@@ -36,6 +36,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
     ),
   );
   enterNamespaces(sys, set, fds);
+  if (!plan.noNewKeyring) sys.joinSessionKeyring(`_ses.${plan.id}`);
 
   setupRootfs(sys, {
     rootfs: plan.rootfs,
@@ -48,6 +49,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],
     userns: plan.userns,
+    mountNamespace: has(entries, "mount"),
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);

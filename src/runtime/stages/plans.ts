@@ -10,6 +10,8 @@ export interface InitPlan {
   /** Absolute host path of the rootfs. */
   rootfs: string;
   noPivot: boolean;
+  /** runc's --no-new-keyring: keep the caller's session keyring. */
+  noNewKeyring: boolean;
   preserveFds: number;
   /** fd number of the O_PATH exec.fifo handle in the init. */
   fifoFd: number;
