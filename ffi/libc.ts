@@ -45,6 +45,10 @@ const table = {
   getgid: { args: [], returns: "u32" },
   _exit: { args: ["i32"], returns: "void" },
   dlsym: { args: ["ptr", "ptr"], returns: "ptr" },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
 } as const;
 
 // syscall(2) bound again with exact argument types for the hot calls glibc has no wrapper

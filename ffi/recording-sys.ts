@@ -114,6 +114,10 @@ export class RecordingSys implements Sys {
     throw new ExecCalled(path, argv, envp);
   }
   kill(pid: number, signal: number) { this.record("kill", pid, signal); }
+  seccompSetFilter(flags: number, program: Buffer) {
+    this.record("seccompSetFilter", flags, program);
+    return flags & 8 ? this.nextFd++ : 0;
+  }
   joinSessionKeyring(name: string) { this.record("joinSessionKeyring", name); }
   openTree(dirfd: number, path: string, flags: number) {
     this.record("openTree", dirfd, path, flags);

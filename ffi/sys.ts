@@ -56,6 +56,8 @@ export interface Sys {
   resetSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
   kill(pid: number, signal: number): void;
+  /** Install a seccomp BPF program (8-byte sock_filter entries); returns the listener fd, if asked. */
+  seccompSetFilter(flags: number, program: Buffer): number;
   /** A new session keyring named `name`, so containers do not share the caller's keys. */
   joinSessionKeyring(name: string): void;
   openTree(dirfd: number, path: string, flags: number): number;
@@ -237,6 +239,16 @@ export const linuxSys: Sys = {
   },
   kill(pid, signal) {
     check(lib().kill(pid, signal), "kill", String(pid));
+  },
+  seccompSetFilter(flags, program) {
+    const SECCOMP_SET_MODE_FILTER = 1;
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+    const fprog = Buffer.alloc(16);
+    fprog.writeUInt16LE(program.length / 8, 0);
+    fprog.writeBigUInt64LE(BigInt(ptr(program)), 8);
+    const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flags, ptr(fprog));
+    check(rc, "seccomp(SECCOMP_SET_MODE_FILTER)");
+    return Number(rc);
   },
   joinSessionKeyring(name) {
     const KEYCTL_JOIN_SESSION_KEYRING = 1;
