@@ -174,6 +174,14 @@ describe("other refusals", () => {
     expectNothingLeft(b, id);
   });
 
+  test("a pid file in a missing dir", () => {
+    const b = fx.bundle();
+    const id = fx.rt.id();
+    const pidFile = join(b.dir, "no-such-dir", "pid");
+    expectRefused(fx.rt.bunc(["create", "--pid-file", pidFile, "--bundle", b.dir, id]), join(b.dir, "no-such-dir"));
+    expectNothingLeft(b, id);
+  });
+
   test("an invalid container id", () => {
     const b = fx.bundle();
     for (const id of ["../escape", "a/b", ".."]) {

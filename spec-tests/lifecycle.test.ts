@@ -1,7 +1,7 @@
 // runtime.md: the lifecycle (create, start, state, kill, delete), the errors each operation
 // must raise in the wrong status, and runc's `run` and `list` built on them.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BuncResult } from "./support/bunc.ts";
 import type { Bundle } from "./support/bundle.ts";
@@ -12,6 +12,7 @@ import {
   expectRefused,
   hostDir,
   isLiveProcess,
+  readlinkOr,
   readOr,
   stateOf,
   waitFor,
@@ -40,13 +41,17 @@ const lines = (path: string) => readOr(path).split("\n").filter(Boolean);
 describe("create and start", () => {
   test("create leaves a live process in status created, with the pid of --pid-file, that has not run yet", () => {
     const { b, shared } = scriptBundle(ONCE_THEN_WAIT);
+    b.config.annotations = { "org.example.key": "value" };
+    b.writeConfig();
     const id = fx.rt.id();
     const pidFile = join(b.dir, "container.pid");
     expectOk(create(b, id, ["--pid-file", pidFile]));
     const s = stateOf(state(id));
+    expect(s.ociVersion).toBe("1.2.0");
     expect(s.status).toBe("created");
     expect(s.id).toBe(id);
     expect(s.bundle).toBe(b.dir);
+    expect(s.annotations).toEqual({ "org.example.key": "value" });
     expect(s.pid).toBeGreaterThan(0);
     expect(readFileSync(pidFile, "utf8").trim()).toBe(String(s.pid));
     expect(isLiveProcess(s.pid)).toBe(true);
@@ -171,39 +176,60 @@ describe("kill and delete", () => {
     fx.rt.assertNoLeftovers();
   });
 
+  test("kill of a created container stops it, and delete then removes it", () => {
+    const { b, shared } = scriptBundle(ONCE_THEN_WAIT);
+    const id = fx.rt.id();
+    expectOk(create(b, id));
+    const { pid } = stateOf(state(id));
+    expectOk(fx.rt.bunc(["kill", id, "KILL"]));
+    waitStatus(id, "stopped");
+    expect(isLiveProcess(pid)).toBe(false);
+    expectOk(fx.rt.bunc(["delete", id]));
+    expect(lines(join(shared, "log"))).toEqual([]);
+    fx.rt.assertNoLeftovers();
+  });
+
+  test("delete -f of a created container removes it without running it", () => {
+    const { b, shared } = scriptBundle(ONCE_THEN_WAIT);
+    const id = fx.rt.id();
+    expectOk(create(b, id));
+    const { pid } = stateOf(state(id));
+    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    expect(isLiveProcess(pid)).toBe(false);
+    expect(lines(join(shared, "log"))).toEqual([]);
+    fx.rt.assertNoLeftovers();
+  });
+
+  test("an unknown signal is refused by name", () => {
+    const { b } = scriptBundle(ONCE_THEN_WAIT);
+    const id = fx.rt.id();
+    expectOk(create(b, id));
+    expectRefused(fx.rt.bunc(["kill", id, "SIGNOPE"]), "SIGNOPE");
+    expect(statusOf(id)).toBe("created");
+  });
+
   // pid 1 of a pid namespace gets only signals it has a handler for: the trap is needed.
-  for (const signal of ["TERM", "SIGTERM", "15"]) {
-    test(`kill ID ${signal} delivers SIGTERM`, () => {
+  for (const signal of ["TERM", "SIGTERM", "15", undefined]) {
+    test(signal ? `kill ID ${signal} delivers SIGTERM` : "kill without a signal sends SIGTERM", () => {
       const { b, shared } = scriptBundle('trap "echo got >> /x/f; exit 3" TERM; echo up > /x/ready; while :; do sleep 0.1; done');
       const id = fx.rt.id();
       expectOk(create(b, id));
       expectOk(fx.rt.bunc(["start", id]));
       waitFor(() => existsSync(join(shared, "ready")), "the trap to be set");
-      expectOk(fx.rt.bunc(["kill", id, signal]));
+      expectOk(fx.rt.bunc(["kill", id, ...(signal ? [signal] : [])]));
       waitStatus(id, "stopped");
       expect(lines(join(shared, "f"))).toEqual(["got"]);
     });
   }
 
-  test("kill without a signal sends SIGTERM", () => {
-    const { b, shared } = scriptBundle('trap "echo got >> /x/f; exit 3" TERM; echo up > /x/ready; while :; do sleep 0.1; done');
-    const id = fx.rt.id();
-    expectOk(create(b, id));
-    expectOk(fx.rt.bunc(["start", id]));
-    waitFor(() => existsSync(join(shared, "ready")), "the trap to be set");
-    expectOk(fx.rt.bunc(["kill", id]));
-    waitStatus(id, "stopped");
-    expect(lines(join(shared, "f"))).toEqual(["got"]);
-  });
-
   // The init traps TERM and lives on; its child `sleep 1000` has no handler and dies only
   // when the signal goes to every process of the container.
   const FAMILY = 'trap "echo trapped >> /x/f" TERM; sleep 1000 & echo up > /x/ready; while :; do sleep 0.1; done';
   const sleepers = (initPid: number) => {
-    const ns = safeReadlink(`/proc/${initPid}/ns/pid`);
+    const ns = readlinkOr(`/proc/${initPid}/ns/pid`);
     return readdirSync("/proc")
       .filter((n) => /^\d+$/.test(n) && isLiveProcess(Number(n)))
-      .filter((n) => safeReadlink(`/proc/${n}/ns/pid`) === ns && readOr(`/proc/${n}/cmdline`) === "sleep\u00001000\u0000");
+      .filter((n) => readlinkOr(`/proc/${n}/ns/pid`) === ns && readOr(`/proc/${n}/cmdline`) === "sleep\u00001000\u0000");
   };
 
   test("kill without -a signals only the init", () => {
@@ -236,14 +262,6 @@ describe("kill and delete", () => {
     waitStatus(id, "stopped");
   });
 });
-
-function safeReadlink(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
-}
 
 describe("unknown ids", () => {
   for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["delete", "-f"]]) {
@@ -327,6 +345,32 @@ describe("run", () => {
       child.kill("SIGKILL");
     }
     fx.rt.assertNoLeftovers();
+  });
+
+  // Only outside a pid namespace: its pid 1 cannot be killed from inside.
+  test("a process that SIGKILLs itself gives 137", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "kill -9 $$"], mutate: (c) => (c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== "pid")) });
+    expect(run(b)[0].exitCode).toBe(137);
+    fx.rt.assertNoLeftovers();
+  });
+
+  test("stdin, stdout and stderr are bunc's", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "read line; echo out:$line; echo err:$line >&2"] });
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()], { stdin: "hello\n" });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, "out:hello\n", "err:hello\n"]);
+  });
+
+  test("signals sent to a foreground run reach the container", async () => {
+    const { b, shared } = scriptBundle('trap "echo got >> /x/f; exit 5" TERM; echo up > /x/ready; while :; do sleep 0.1; done');
+    const child = fx.rt.spawn(["run", "--bundle", b.dir, fx.rt.id()], { stdout: "ignore", stderr: "ignore" });
+    try {
+      waitFor(() => existsSync(join(shared, "ready")), "the container to run");
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(5);
+      expect(lines(join(shared, "f"))).toEqual(["got"]);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   test("-d returns while the container runs", () => {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { bindMount, containerFixture, expectOk, expectRefused, hostDir, nsLink, readOr, stateOf, waitFor } from "./support/assertions.ts";
+import { bindMount, containerFixture, expectOk, expectRefused, hostDir, isLiveProcess, nsLink, readOr, stateOf, waitFor } from "./support/assertions.ts";
 
 const fx = containerFixture();
 
@@ -97,6 +97,36 @@ describe("new namespaces", () => {
     const inside = readOr(`/proc/${pid}/mountinfo`);
     expect(inside).toContain(" /x ");
     expect(inside).toContain(" /proc ");
+  });
+});
+
+// Without a pid namespace of its own the container's processes are not killed with its
+// init: kill -a and delete -f must find them.
+describe("a container in the host's pid namespace", () => {
+  function hostPidContainer() {
+    const b = fx.bundle({ args: ["sh", "-c", "sleep 1000 & echo $! > /x/child; while :; do sleep 0.1; done"] });
+    const shared = hostDir(b);
+    b.config.mounts!.push(bindMount(shared, "/x"));
+    b.config.linux!.namespaces = b.config.linux!.namespaces!.filter((n) => n.type !== "pid");
+    b.writeConfig();
+    const id = fx.rt.id();
+    expectOk(fx.rt.bunc(["run", "-d", "--bundle", b.dir, id]));
+    const child = Number(waitFor(() => readOr(join(shared, "child")).trim(), "the child's pid"));
+    expect(isLiveProcess(child)).toBe(true);
+    return { id, child };
+  }
+
+  test("kill -a KILL kills the init's children too", () => {
+    const { id, child } = hostPidContainer();
+    expectOk(fx.rt.bunc(["kill", "-a", id, "KILL"]));
+    waitFor(() => stateOf(fx.rt.bunc(["state", id])).status === "stopped", "the container to stop");
+    waitFor(() => !isLiveProcess(child), `the child (pid ${child}) to die`, 5_000);
+  });
+
+  test("delete -f kills the init's children too", () => {
+    const { id, child } = hostPidContainer();
+    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    waitFor(() => !isLiveProcess(child), `the child (pid ${child}) to die`, 5_000);
   });
 });
 

@@ -2,7 +2,7 @@
 // user, umask, rlimits, noNewPrivileges, capabilities, oomScoreAdj) and what it must not get
 // from the runtime (open fds, ignored or blocked signals).
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { capMask, containerFixture, expectOk, procStatus } from "./support/assertions.ts";
 import type { BundleOptions } from "./support/bundle.ts";
@@ -13,7 +13,7 @@ const fx = containerFixture();
 const output = (opts: BundleOptions) => expectOk(fx.run(opts));
 /** /proc/self/status of a process run straight from the config (cat is PID 1). */
 const status = (opts: BundleOptions = {}) => procStatus(output({ ...opts, args: ["cat", "/proc/self/status"] }));
-const process_ = (fields: Record<string, unknown>): BundleOptions => ({ config: { process: fields } });
+const withProcess = (fields: Record<string, unknown>): BundleOptions => ({ config: { process: fields } });
 
 describe("args and env", () => {
   test("args are passed one by one, spaces kept", () => {
@@ -56,7 +56,7 @@ describe("user", () => {
   const user = { uid: 1000, gid: 1000, additionalGids: [100, 5] };
 
   test("uid, gid and additionalGids as `id` shows them", () => {
-    const out = output({ args: ["sh", "-c", "id -u; id -g; id -G"], ...process_({ user }) });
+    const out = output({ args: ["sh", "-c", "id -u; id -g; id -G"], ...withProcess({ user }) });
     const [uid, gid, groups] = out.trimEnd().split("\n");
     expect(uid).toBe("1000");
     expect(gid).toBe("1000");
@@ -64,7 +64,7 @@ describe("user", () => {
   });
 
   test("uid, gid and additionalGids in /proc/self/status", () => {
-    const s = status(process_({ user }));
+    const s = status(withProcess({ user }));
     expect(s.Uid!.split(/\s+/)).toEqual(["1000", "1000", "1000", "1000"]);
     expect(s.Gid!.split(/\s+/)).toEqual(["1000", "1000", "1000", "1000"]);
     expect(s.Groups!.split(/\s+/).sort()).toEqual(["100", "5"]);
@@ -75,7 +75,7 @@ describe("user", () => {
   });
 
   test("umask is applied", () => {
-    expect(output({ args: ["sh", "-c", "umask"], ...process_({ user: { uid: 0, gid: 0, umask: 0o027 } }) })).toBe("0027\n");
+    expect(output({ args: ["sh", "-c", "umask"], ...withProcess({ user: { uid: 0, gid: 0, umask: 0o027 } }) })).toBe("0027\n");
   });
 
   test("umask is 0022 when not configured", () => {
@@ -102,28 +102,28 @@ describe("rlimits", () => {
       { type: "RLIMIT_NPROC", soft: 300, hard: 400 },
       { type: "RLIMIT_CORE", soft: 0, hard: 0 },
     ];
-    const l = limits(output({ args: ["cat", "/proc/self/limits"], ...process_({ rlimits }) }));
+    const l = limits(output({ args: ["cat", "/proc/self/limits"], ...withProcess({ rlimits }) }));
     expect(l["Max open files"]).toEqual(["512", "768"]);
     expect(l["Max processes"]).toEqual(["300", "400"]);
     expect(l["Max core file size"]).toEqual(["0", "0"]);
-    expect(output({ args: ["sh", "-c", "ulimit -n; ulimit -Hn"], ...process_({ rlimits }) })).toBe("512\n768\n");
+    expect(output({ args: ["sh", "-c", "ulimit -n; ulimit -Hn"], ...withProcess({ rlimits }) })).toBe("512\n768\n");
   });
 });
 
 describe("noNewPrivileges", () => {
   test("true sets NoNewPrivs", () => {
-    expect(status(process_({ noNewPrivileges: true })).NoNewPrivs).toBe("1");
+    expect(status(withProcess({ noNewPrivileges: true })).NoNewPrivs).toBe("1");
   });
 
   test("false leaves it clear", () => {
-    expect(status(process_({ noNewPrivileges: false })).NoNewPrivs).toBe("0");
+    expect(status(withProcess({ noNewPrivileges: false })).NoNewPrivs).toBe("0");
   });
 });
 
 describe("capabilities", () => {
   test("root gets the configured bounding, effective and permitted sets; inheritable and ambient are empty", () => {
     const caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"];
-    const s = status(process_({ capabilities: { bounding: caps, effective: caps, permitted: caps } }));
+    const s = status(withProcess({ capabilities: { bounding: caps, effective: caps, permitted: caps } }));
     expect(s.CapBnd).toBe(capMask(caps));
     expect(s.CapEff).toBe(capMask(caps));
     expect(s.CapPrm).toBe(capMask(caps));
@@ -141,7 +141,7 @@ describe("capabilities", () => {
       effective: ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
       ambient: ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
     };
-    const s = status(process_({ user: { uid: 1000, gid: 1000 }, capabilities }));
+    const s = status(withProcess({ user: { uid: 1000, gid: 1000 }, capabilities }));
     expect(s.CapBnd).toBe(capMask(capabilities.bounding));
     expect(s.CapInh).toBe(capMask(capabilities.inheritable));
     expect(s.CapPrm).toBe(capMask(capabilities.permitted));
@@ -163,7 +163,22 @@ describe("capabilities", () => {
 
 describe("oomScoreAdj", () => {
   test("is written to /proc/self/oom_score_adj", () => {
-    expect(output({ args: ["cat", "/proc/self/oom_score_adj"], ...process_({ oomScoreAdj: 500 }) })).toBe("500\n");
+    expect(output({ args: ["cat", "/proc/self/oom_score_adj"], ...withProcess({ oomScoreAdj: 500 }) })).toBe("500\n");
+  });
+
+  // Lowering it needs CAP_SYS_RESOURCE, which some hosts (VMs, nested containers) do not give.
+  const CAP_SYS_RESOURCE = 1n << 24n;
+  const hostHasSysResource = (BigInt(`0x${procStatus(readFileSync("/proc/self/status", "utf8")).CapEff}`) & CAP_SYS_RESOURCE) !== 0n;
+
+  test.if(hostHasSysResource)("a negative value is applied", () => {
+    expect(output({ args: ["cat", "/proc/self/oom_score_adj"], ...withProcess({ oomScoreAdj: -500 }) })).toBe("-500\n");
+  });
+
+  test.if(!hostHasSysResource)("a negative value the host does not allow is refused, naming the field", () => {
+    const r = fx.run({ args: ["true"], ...withProcess({ oomScoreAdj: -500 }) });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("oomScoreAdj");
+    fx.rt.assertNoLeftovers();
   });
 });
 

@@ -1,7 +1,7 @@
 // config.md root and mounts, config-linux.md devices, maskedPaths and readonlyPaths: the
 // filesystem the process sees, checked from inside with busybox and /proc/mounts.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bindMount, containerFixture, expectOk, hostDir } from "./support/assertions.ts";
 import type { BundleOptions } from "./support/bundle.ts";
@@ -103,6 +103,50 @@ describe("mounts", () => {
     expect(expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]))).toBe("one file\n");
   });
 
+  test("a relative bind source is taken from the bundle dir", () => {
+    const b = fx.bundle({ args: ["cat", "/data/in"] });
+    writeFileSync(join(hostDir(b, "src"), "in"), "relative source\n");
+    b.config.mounts!.push({ destination: "/data", type: "bind", source: "src", options: ["rbind"] });
+    b.writeConfig();
+    expect(expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()], { cwd: "/" }))).toBe("relative source\n");
+  });
+
+  test("a bind mount may leave out the type", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "cat /data/in; touch /data/new"] });
+    const dir = hostDir(b);
+    writeFileSync(join(dir, "in"), "no type\n");
+    b.config.mounts!.push({ destination: "/data", source: dir, options: ["bind", "ro"] });
+    b.writeConfig();
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
+    expect(r.stdout).toBe("no type\n");
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
+  test("a destination with .. stays inside the rootfs", () => {
+    const b = fx.bundle({ args: ["cat", "/proc/mounts"] });
+    b.config.mounts!.push({ destination: "/../../bunc-escape-test", type: "tmpfs", source: "tmpfs" });
+    b.writeConfig();
+    const out = expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]));
+    expect(mountAt(out, "/bunc-escape-test")!.type).toBe("tmpfs");
+    expect(existsSync(join(b.rootfs, "bunc-escape-test"))).toBe(true);
+    expect(existsSync("/bunc-escape-test")).toBe(false);
+  });
+
+  // An image may hold a dangling absolute symlink where a mount goes (/etc/resolv.conf often
+  // is one). It resolves inside the rootfs, and the missing target is made there, as runc does.
+  test("a destination through a dangling absolute symlink is made inside the rootfs", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "cat /link/in; readlink /link"] });
+    const dir = hostDir(b);
+    writeFileSync(join(dir, "in"), "through the link\n");
+    const hostTarget = join(b.dir, "host-side");
+    symlinkSync(hostTarget, join(b.rootfs, "link"));
+    b.config.mounts!.push(bindMount(dir, "/link"));
+    b.writeConfig();
+    expect(expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]))).toBe(`through the link\n${hostTarget}\n`);
+    expect(existsSync(hostTarget)).toBe(false);
+    expect(existsSync(join(b.rootfs, hostTarget))).toBe(true);
+  });
+
   test("proc, sysfs (read-only), devpts and mqueue are mounted as configured", () => {
     const mounts = mountsInside();
     expect(mountAt(mounts, "/proc")!.type).toBe("proc");
@@ -196,6 +240,13 @@ describe("maskedPaths and readonlyPaths", () => {
     expect(r.stdout).toBe("before\n");
     expect(r.stderr).toContain("Read-only file system");
     expect(mountAt(mountsInside(), "/proc/sys")!.options).toContain("ro");
+  });
+
+  // runc writes linux.sysctl before it makes /proc/sys read-only
+  test("sysctls are set although /proc/sys is read-only", () => {
+    const sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmni": "1234" };
+    const out = output({ args: ["cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmni"], config: { linux: { sysctl } } });
+    expect(out).toBe("1\n1234\n");
   });
 
   test("a readonly path is writable when not listed", () => {

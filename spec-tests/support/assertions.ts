@@ -7,11 +7,11 @@
 //     const r = fx.run({ args: ["id", "-u"] });
 //     expect(r.exitCode).toBe(0);
 //   });
-import { afterEach, beforeEach, expect } from "bun:test";
+import { afterEach, beforeEach, expect, setDefaultTimeout } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type BuncResult, TestRuntime } from "./bunc.ts";
-import { type Bundle, type BundleOptions, makeBundle, testTempMounts } from "./bundle.ts";
+import { type Bundle, type BundleOptions, makeBundle, mountsUnder } from "./bundle.ts";
 
 export interface ContainerFixture {
   /** This test's runtime (its own --root); a fresh one for every test. */
@@ -25,6 +25,8 @@ export interface ContainerFixture {
 /** Registers beforeEach/afterEach: each test gets its own TestRuntime and bundles, deleted
  *  afterwards (containers first, then bundles) whether the test passed or not. */
 export function containerFixture(): ContainerFixture {
+  // Containers take a few hundred ms each, and a test may run several or wait up to 10 s.
+  setDefaultTimeout(30_000);
   let current: TestRuntime | undefined;
   const bundles: Bundle[] = [];
   beforeEach(() => {
@@ -45,8 +47,9 @@ export function containerFixture(): ContainerFixture {
           process.kill(p.pid, "SIGKILL");
         } catch {}
       }
+      // only this test's dirs: other runs on the machine may have mounts of their own
+      const mounts = dirs.flatMap((d) => mountsUnder(d));
       for (const b of bundles.splice(0)) b.cleanup();
-      const mounts = testTempMounts();
       if (stray.length > 0 || mounts.length > 0) {
         throw new Error(`leftovers after cleanup: ${JSON.stringify({ stray, mounts })}`);
       }
@@ -178,32 +181,45 @@ export function expectOk(r: BuncResult): string {
   return r.stdout;
 }
 
-/** Processes (other than this one) whose cwd, root, exe or an open fd is at or below one of
- *  `dirs`: a container or stage left running from this test would show up here. */
+/** Live processes (other than this one) using one of `dirs`: their cwd, root, exe or an open
+ *  fd is at or below one of them, or, for a process in another mount namespace (where those
+ *  links read as container paths), its root mount comes from one of them. A container or
+ *  stage left running from this test shows up here. */
 export function processesUsing(dirs: string[]): { pid: number; link: string }[] {
   const hits: { pid: number; link: string }[] = [];
   const inside = (target: string) => dirs.some((d) => target === d || target.startsWith(`${d}/`));
+  // the root field of mountinfo is relative to the filesystem's own root: match on the
+  // unique temp dir names (bunc-test-XXXXXX) instead of whole paths
+  const names = dirs.map((d) => `/${basename(d)}`);
+  const fromDirs = (root: string) => names.some((n) => root.endsWith(n) || root.includes(`${n}/`));
+  const ownMnt = nsLink("self", "mnt");
   for (const name of readdirSync("/proc")) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || !isLiveProcess(pid)) continue;
     const links = [`/proc/${pid}/cwd`, `/proc/${pid}/root`, `/proc/${pid}/exe`];
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) links.push(`/proc/${pid}/fd/${fd}`);
     } catch {
       // gone, or a kernel thread
     }
-    for (const link of links) {
-      let target: string;
-      try {
-        target = readlinkSync(link);
-      } catch {
-        continue;
-      }
-      if (inside(target)) {
-        hits.push({ pid, link: `${link} -> ${target}` });
-        break;
-      }
+    let hit = links.map((link) => [link, readlinkOr(link)] as const).find(([, target]) => target !== undefined && inside(target));
+    if (!hit && readlinkOr(`/proc/${pid}/ns/mnt`) !== ownMnt) {
+      const rootMount = readOr(`/proc/${pid}/mountinfo`)
+        .split("\n")
+        .map((l) => l.split(" "))
+        .find((f) => f[4] === "/");
+      if (rootMount && fromDirs(rootMount[3]!)) hit = [`/proc/${pid}/mountinfo`, `root mount ${rootMount[3]}`];
     }
+    if (hit) hits.push({ pid, link: `${hit[0]} -> ${hit[1]}` });
   }
   return hits;
+}
+
+/** readlink, or undefined when the link is not there (or not readable). */
+export function readlinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }

@@ -5,8 +5,8 @@ import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
 import { parseArgs, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
-import { configureLog, log } from "./log.ts";
-import { print, printError } from "./output.ts";
+import { configureLog, log } from "../log.ts";
+import { print, printError } from "../output.ts";
 
 // Loaded on demand: `state` or `kill` should not pay for loading the config schemas.
 const COMMANDS: Record<string, () => Promise<Command>> = {

@@ -12,7 +12,9 @@ import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError, configError } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { writeIdMaps } from "../linux/user-namespace.ts";
-import type { Spec } from "../spec/runtime-config.ts";
+import type { LinuxSeccomp, Spec } from "../spec/runtime-config.ts";
+import type { SeccompPlan } from "../linux/seccomp/install.ts";
+import { log } from "../log.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
@@ -99,6 +101,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     const { parseConfig } = await import("../spec/validate-config.ts");
     const config = parseConfig(text, file);
     checkCreatable(config, req.consoleSocket);
+    const seccomp = config.linux?.seccomp ? await compileForInit(config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
 
     if (userns) {
@@ -134,6 +137,8 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       userns,
       setgroupsAllowed: true,
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
+      seccomp,
+      hostPid: initPid,
     };
     send(cliSock, plan as never);
     expect(cliSock, "ready", "the init to set up the container", READY_TIMEOUT_MS);
@@ -165,6 +170,20 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   } finally {
     for (const fd of opened) closeFd(fd);
   }
+}
+
+/** Compile linux.seccomp here, so the init neither loads the compiler nor the tables. */
+async function compileForInit(seccomp: LinuxSeccomp): Promise<SeccompPlan> {
+  const { compileSeccomp } = await import("../linux/seccomp/compile.ts");
+  const compiled = compileSeccomp(seccomp);
+  for (const name of compiled.skipped) log("debug", `seccomp: syscall ${name} is unknown here, skipped`);
+  return {
+    program: compiled.program.toString("base64"),
+    flags: compiled.flags,
+    needsListener: compiled.needsListener,
+    listenerPath: seccomp.listenerPath,
+    listenerMetadata: seccomp.listenerMetadata,
+  };
 }
 
 /** Wait (briefly) until a killed stage is gone, so its mounts are no longer busy. */

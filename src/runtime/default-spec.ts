@@ -1,5 +1,8 @@
 // The config.json that `bunc spec` writes: runc's template, minus what bunc does not apply
-// yet (a terminal, cgroup resources), so that `bunc spec && bunc run` works as is.
+// yet (a terminal, cgroup resources), plus the default seccomp profile that docker and
+// podman give their containers, so that `bunc spec && bunc run` works as is.
+import { defaultSeccompProfile } from "../linux/seccomp/default-profile.ts";
+import { nativeArch } from "../linux/seccomp/tables/index.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 
 const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -35,6 +38,7 @@ export function defaultSpec(): Spec {
         "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "/sys/devices/virtual/powercap",
       ],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      seccomp: defaultSeccompProfile(nativeArch(), DEFAULT_CAPS),
     },
   } as Spec;
 }

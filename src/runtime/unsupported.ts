@@ -11,7 +11,6 @@ export function refuseUnsupported(config: Spec, consoleSocket?: string): void {
   const checks: [string, unknown, string][] = [
     ["process.terminal", config.process?.terminal ? true : undefined, "terminals are not supported yet"],
     ["--console-socket", consoleSocket, "terminals are not supported yet"],
-    ["linux.seccomp", config.linux?.seccomp, "seccomp is not supported yet"],
     ["process.apparmorProfile", config.process?.apparmorProfile, "AppArmor is not supported yet"],
     ["process.selinuxLabel", config.process?.selinuxLabel, "SELinux labels are not supported yet"],
     ["linux.mountLabel", config.linux?.mountLabel, "SELinux labels are not supported yet"],

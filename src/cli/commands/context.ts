@@ -10,4 +10,4 @@ export interface CommandContext {
 
 export type Command = (ctx: CommandContext) => number | Promise<number>;
 
-export { print } from "../output.ts";
+export { print } from "../../output.ts";

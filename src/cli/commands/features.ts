@@ -1,6 +1,8 @@
 import { commit, version } from "../../build-info.ts";
 import { CAPABILITIES } from "../../linux/capabilities.ts";
 import { KNOWN_MOUNT_OPTIONS } from "../../linux/mount-options.ts";
+import { SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../../linux/seccomp/compile.ts";
+import { SECCOMP_ARCHES } from "../../linux/seccomp/tables/index.ts";
 import { NAMESPACE_TYPES } from "../../spec/runtime-config.ts";
 import { print, type CommandContext } from "./context.ts";
 
@@ -15,7 +17,14 @@ export function featuresDocument() {
       namespaces: [...NAMESPACE_TYPES],
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: [...SECCOMP_ARCHES],
+        knownFlags: Object.keys(SECCOMP_FLAGS),
+        supportedFlags: Object.keys(SECCOMP_FLAGS),
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

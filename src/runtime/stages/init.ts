@@ -11,6 +11,7 @@ import { applyCredentials, applyRlimits } from "../../linux/credentials.ts";
 import { lookPath } from "../../linux/exec-path.ts";
 import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
+import { connectListener, installSeccomp } from "../../linux/seccomp/install.ts";
 import { mkdirAllInRoot } from "../../linux/safe-path.ts";
 import { writeSysctls } from "../../linux/sysctl.ts";
 import { receive, send } from "./channel.ts";
@@ -67,8 +68,20 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
 }
 
 /** From start to execve. Never returns. */
-export function execProcess(sys: Sys, plan: InitPlan, program: string): never {
+export function execProcess(sys: Sys, plan: InitPlan, program: string, agent: number | undefined): never {
   const proc = plan.config.process!;
+  const seccomp = () =>
+    plan.seccomp &&
+    installSeccomp(sys, plan.seccomp, agent, {
+      ociVersion: plan.config.ociVersion,
+      id: plan.id,
+      pid: plan.hostPid,
+      bundle: plan.bundle,
+      annotations: (plan.config.annotations ?? {}) as Record<string, string>,
+    }, "running");
+  // Without no_new_privs a filter needs CAP_SYS_ADMIN: install it while we have it (as runc
+  // does). Otherwise it is the very last step, so nothing bunc does is filtered.
+  if (!proc.noNewPrivileges) seccomp();
   applyRlimits(sys, proc.rlimits ?? []);
   const user = proc.user ?? { uid: 0, gid: 0 };
   applyCredentials(sys, user, proc.capabilities, plan.setgroupsAllowed);
@@ -76,6 +89,7 @@ export function execProcess(sys: Sys, plan: InitPlan, program: string): never {
   if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
   sys.resetSignals();
   sys.closeFromOnExec(3 + plan.preserveFds);
+  if (proc.noNewPrivileges) seccomp();
   return sys.execve(program, proc.args!, proc.env ?? []);
 }
 
@@ -89,6 +103,7 @@ export function runInit(sys: Sys = linuxSys): never {
   let plan: InitPlan;
   let program: string;
   let procFdDir: number;
+  let agent: number | undefined;
   try {
     assertSingleThreaded("init");
     // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
@@ -97,6 +112,7 @@ export function runInit(sys: Sys = linuxSys): never {
     // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
     // directory from the host's procfs, which the pivot is about to hide.
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
+    if (plan.seccomp) agent = connectListener(plan.seccomp);
     sys.umask(0);
     program = prepareContainer(sys, plan);
     send(stageFd, { type: "ready" });
@@ -113,7 +129,7 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.close(fifo);
     sys.close(procFdDir);
     sys.close(plan.fifoFd);
-    return execProcess(sys, plan, program);
+    return execProcess(sys, plan, program, agent);
   } catch (err) {
     writeSync(2, `bunc: ${messageOf(err)}\n`);
     process.exit(exitCodeFor(err));

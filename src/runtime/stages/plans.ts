@@ -1,5 +1,6 @@
 // What the CLI tells each stage. Plain JSON: it crosses the stage socket.
 import type { NamespaceEntry } from "../../linux/namespaces.ts";
+import type { SeccompPlan } from "../../linux/seccomp/install.ts";
 import type { Spec } from "../../spec/runtime-config.ts";
 
 export interface InitPlan {
@@ -20,6 +21,10 @@ export interface InitPlan {
   setgroupsAllowed: boolean;
   /** Namespaces the init itself joins or creates (all but user, pid and time). */
   namespaces: NamespaceEntry[];
+  /** The compiled linux.seccomp, compiled by the CLI so the init loads no compiler. */
+  seccomp?: SeccompPlan;
+  /** The init's pid as the host sees it (for the seccomp agent's state). */
+  hostPid: number;
 }
 
 export interface NsinitPlan {
