@@ -19,6 +19,7 @@ const table = {
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  readlinkat: { args: ["i32", "ptr", "ptr", "u64"], returns: "i64" },
   unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
   mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
   mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },

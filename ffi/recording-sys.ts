@@ -68,6 +68,15 @@ export class RecordingSys implements Sys {
     return this.nextFd++;
   }
   close(fd: number) { this.record("close", fd); }
+  write(fd: number, data: string, what: string) { this.record("write", fd, data, what); }
+  /** readlinkat answers: name → target. */
+  readonly links = new Map<string, string>();
+  readlinkat(dirfd: number, path: string) {
+    this.record("readlinkat", dirfd, path);
+    const target = this.links.get(path);
+    if (target === undefined) throw new SysError("readlink", 22, path);
+    return target;
+  }
   /** fstat answers: fd → what it is. Unknown fds look like directories. */
   readonly stats = new Map<number, { mode: number; rdev: number; isDirectory: boolean }>();
   fstat(fd: number) {

@@ -32,6 +32,8 @@ export interface Sys {
   /** openat2 that reports failure as -errno instead of throwing: for lookups that often miss. */
   tryOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   close(fd: number): void;
+  write(fd: number, data: string, what: string): void;
+  readlinkat(dirfd: number, path: string): string;
   fstat(fd: number): { mode: number; rdev: number; isDirectory: boolean };
   /** Remove `path` if it is there; a missing path is not an error. */
   unlinkIfPresent(dirfd: number, path: string, flags: number): void;
@@ -139,6 +141,18 @@ export const linuxSys: Sys = {
   },
   close(fd) {
     check(lib().close(fd), "close", String(fd));
+  },
+  write(fd, data, what) {
+    const buf = Buffer.from(data);
+    const n = lib().write(fd, buf, buf.length);
+    if (n < 0n) throw new SysError("write", errno(), what);
+    if (Number(n) !== buf.length) throw new SysError("write", 5 /* EIO: short write */, what);
+  },
+  readlinkat(dirfd, path) {
+    const buf = Buffer.alloc(4096);
+    const n = lib().readlinkat(dirfd, cstr(path), buf, buf.length);
+    if (n < 0n) throw new SysError("readlink", errno(), path);
+    return buf.subarray(0, Number(n)).toString();
   },
   fstat(fd) {
     try {

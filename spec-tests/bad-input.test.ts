@@ -120,9 +120,9 @@ const CASES: Case[] = [
     names: () => ["process.user.uid"],
   },
   {
-    name: "unsupported linux.seccomp",
-    bundle: { config: { linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } } } },
-    names: () => ["linux.seccomp"],
+    name: "unsupported linux.intelRdt",
+    bundle: { config: { linux: { intelRdt: { closID: "x" } } } },
+    names: () => ["linux.intelRdt"],
   },
   {
     name: "unsupported hooks",

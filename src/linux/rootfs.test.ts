@@ -15,6 +15,8 @@ const plan = (over: Partial<RootfsPlan> = {}): RootfsPlan => ({
   readonlyPaths: [],
   userns: false,
   mountNamespace: true,
+  cwd: "/",
+  sysctl: {},
   ...over,
 });
 

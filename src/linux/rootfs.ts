@@ -7,7 +7,8 @@ import { isAbsolute, join } from "node:path";
 import { AT, AT_FDCWD, MNT_DETACH, MOUNT_ATTR, MS, O, OPEN_TREE, RESOLVE } from "../../ffi/constants.ts";
 import { ENOENT } from "../../ffi/errors.ts";
 import type { Sys } from "../../ffi/sys.ts";
-import { BuncError } from "../errors.ts";
+import { BuncError, messageOf } from "../errors.ts";
+import { writeSysctls } from "./sysctl.ts";
 import type { Mount } from "../spec/runtime-config.ts";
 import { mountCgroups } from "./cgroup-mount.ts";
 import { mountOf, readMountinfo } from "./mountinfo.ts";
@@ -29,6 +30,9 @@ export interface RootfsPlan {
   userns: boolean;
   /** False when the container shares the caller's mount namespace (runc allows it). */
   mountNamespace: boolean;
+  /** process.cwd: made here, before the root may turn read-only. */
+  cwd: string;
+  sysctl: Record<string, string>;
 }
 
 const PROPAGATION_FLAGS: Record<string, number> = {
@@ -74,6 +78,13 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
       } finally {
         sys.close(devFd);
       }
+    }
+    // Before the read-only paths: /proc/sys is usually one of them.
+    writeSysctls(sys, rootFd, plan.sysctl);
+    try {
+      sys.close(mkdirAllInRoot(sys, rootFd, plan.cwd));
+    } catch (err) {
+      throw new BuncError("config", `process.cwd: cannot create ${plan.cwd} in the rootfs: ${messageOf(err)}`);
     }
     plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
     plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));

@@ -24,3 +24,22 @@ describe("in-root paths", () => {
     expect(made).toEqual(["b", "c"]);
   });
 });
+
+describe("dangling symlinks", () => {
+  test("a dangling absolute symlink on the way is followed inside the root and its target made", () => {
+    // "link" exists (mkdir says EEXIST) but resolves nowhere: it points at /host-side.
+    class Dangling extends RecordingSys {
+      override tryOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number) {
+        const fd = super.tryOpenat2(dirfd, path, flags, mode, resolve);
+        return path.startsWith("link") || path === "host-side/sub" ? -2 : fd;
+      }
+    }
+    const sys = new Dangling();
+    sys.failOn("mkdirat", 17);
+    sys.links.set("link", "/host-side");
+    expect(() => mkdirAllInRoot(sys, 3, "/link/sub")).toThrow(); // host-side/sub never appears in this fake
+    const lookups = sys.calls.filter((c) => c.call === "tryOpenat2").map((c) => c.args[1]);
+    expect(lookups).toContain("host-side/sub");
+    expect(sys.calls.find((c) => c.call === "readlinkat")!.args[1]).toBe("link");
+  });
+});

@@ -36,7 +36,7 @@ const errnoOf = (err: unknown) => (err as { errno?: number }).errno;
  * directory is made with mkdirat in its parent's fd, which never follows a symlink, and
  * reopened in-root, so a symlink planted in the rootfs resolves inside it.
  */
-export function mkdirAllInRoot(sys: Sys, rootFd: number, path: string, mode = 0o755): number {
+export function mkdirAllInRoot(sys: Sys, rootFd: number, path: string, mode = 0o755, hops = 0): number {
   const parts = components(path);
   const dirFlags = O.PATH | O.DIRECTORY | O.CLOEXEC;
   let depth = parts.length;
@@ -56,6 +56,13 @@ export function mkdirAllInRoot(sys: Sys, rootFd: number, path: string, mode = 0o
       }
     }
     const next = sys.tryOpenat2(rootFd, parts.slice(0, depth + 1).join("/"), dirFlags, 0, IN_ROOT);
+    if (next === -ENOENT) {
+      // The name exists but leads nowhere: a dangling symlink. Make its target, inside the
+      // root, and go on from there (as runc does for e.g. a dangling /etc/resolv.conf).
+      const rest = followDangling(sys, fd, parts, depth, hops, path);
+      sys.close(fd);
+      return mkdirAllInRoot(sys, rootFd, rest, mode, hops + 1);
+    }
     sys.close(fd);
     if (next < 0) throw new SysError("openat2", -next, path);
     fd = next;
@@ -63,11 +70,21 @@ export function mkdirAllInRoot(sys: Sys, rootFd: number, path: string, mode = 0o
   return fd;
 }
 
+const MAX_HOPS = 40; // the kernel's own symlink limit (ELOOP)
+
+/** The in-root path that `parts` means when parts[depth] is a dangling symlink in `parentFd`. */
+function followDangling(sys: Sys, parentFd: number, parts: string[], depth: number, hops: number, path: string): string {
+  if (hops >= MAX_HOPS) throw new SysError("openat2", 40 /* ELOOP */, path);
+  const target = sys.readlinkat(parentFd, parts[depth]!);
+  const base = target.startsWith("/") ? [] : parts.slice(0, depth);
+  return "/" + [...base, ...components(target), ...parts.slice(depth + 1)].join("/");
+}
+
 /**
  * Make sure a regular file exists at `path` in the root (for file bind mounts and masks) and
  * return an O_PATH fd of whatever is there.
  */
-export function ensureFileInRoot(sys: Sys, rootFd: number, path: string): number {
+export function ensureFileInRoot(sys: Sys, rootFd: number, path: string, hops = 0): number {
   const parts = components(path);
   const name = parts.pop();
   if (name === undefined) return openInRoot(sys, rootFd, "/", O.PATH);
@@ -75,15 +92,21 @@ export function ensureFileInRoot(sys: Sys, rootFd: number, path: string): number
   if (existing >= 0) return existing;
   if (existing !== -ENOENT) throw new SysError("openat2", -existing, path);
   const parent = mkdirAllInRoot(sys, rootFd, parts.join("/"));
+  let dangling: string | undefined;
   try {
-    // O_EXCL|O_NOFOLLOW: a dangling symlink planted here is not followed out of the root.
+    // O_EXCL|O_NOFOLLOW: a dangling symlink planted here is not followed out of the root…
     const fd = sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.WRONLY | O.CLOEXEC, 0o644);
     sys.close(fd);
   } catch (err) {
     if (errnoOf(err) !== EEXIST) throw err;
+    // …but its target is made inside the root.
+    const probe = sys.tryOpenat2(rootFd, relative(path), O.PATH | O.CLOEXEC, 0, IN_ROOT);
+    if (probe >= 0) sys.close(probe);
+    else if (probe === -ENOENT) dangling = followDangling(sys, parent, [...parts, name], parts.length, hops, path);
   } finally {
     sys.close(parent);
   }
+  if (dangling !== undefined) return ensureFileInRoot(sys, rootFd, dangling, hops + 1);
   return openInRoot(sys, rootFd, path, O.PATH);
 }
 

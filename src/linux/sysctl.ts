@@ -1,8 +1,11 @@
-// linux.sysctl: each key written as one record to /proc/sys/<key with dots as slashes>,
-// inside the container after its /proc is mounted. Keys are checked for shape first so a
-// key can never name a path outside /proc/sys; values were checked by the config validator.
-import { writeFileSync } from "node:fs";
-import { BuncError } from "../errors.ts";
+// linux.sysctl: each key written as one record to /proc/sys/<key with dots as slashes> of the
+// container's procfs, reached in-root before the read-only paths (/proc/sys among them) are
+// applied. Keys are checked for shape first so a key can never name a path outside
+// /proc/sys; values were checked by the config validator.
+import { O } from "../../ffi/constants.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import { BuncError, messageOf } from "../errors.ts";
+import { openInRoot } from "./safe-path.ts";
 
 const KEY = /^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
 
@@ -11,13 +14,17 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${key.replaceAll(".", "/")}`;
 }
 
-export function writeSysctls(sysctl: Record<string, string>): void {
+export function writeSysctls(sys: Sys, rootFd: number, sysctl: Record<string, string>): void {
   for (const [key, value] of Object.entries(sysctl)) {
+    const path = sysctlPath(key);
+    let fd: number | undefined;
     try {
-      writeFileSync(sysctlPath(key), value);
+      fd = openInRoot(sys, rootFd, path, O.WRONLY | O.NOFOLLOW);
+      sys.write(fd, value, path);
     } catch (err) {
-      if (err instanceof BuncError) throw err;
-      throw new BuncError("system", `linux.sysctl: cannot set ${key}=${value}: ${(err as Error).message}`);
+      throw new BuncError("system", `linux.sysctl: cannot set ${key}=${value}: ${messageOf(err)}`);
+    } finally {
+      if (fd !== undefined) sys.close(fd);
     }
   }
 }

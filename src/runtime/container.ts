@@ -32,29 +32,36 @@ export function stateDocument(c: Container) {
   };
 }
 
-export const pidNamespaceOf = (pid: number): string | undefined => {
+export const namespaceOf = (pid: number, kind: "pid" | "mnt"): string | undefined => {
   try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
   } catch {
     return undefined;
   }
 };
 
-/** Every live process in the container's own pid namespace, the init first. */
+/**
+ * Every live process of the container. With its own pid namespace that is the namespace's
+ * members; sharing the host's, those of its own mount namespace; else just the init.
+ */
 export function containerPids(c: Container): number[] {
-  const pids = [c.record.pid];
-  const ns = c.record.pidNamespace;
-  if (!ns || c.record.sharedPidNamespace) return pids;
+  const initAlive = isAlive(c.record.pid, c.record.pidStartTime);
+  const own = c.record.sharedPidNamespace
+    ? c.record.mountNamespace && { kind: "mnt" as const, ns: c.record.mountNamespace }
+    : c.record.pidNamespace && { kind: "pid" as const, ns: c.record.pidNamespace };
+  const pids = initAlive ? [c.record.pid] : [];
+  if (!own) return pids;
   for (const name of readdirSync("/proc")) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === c.record.pid) continue;
-    if (pidNamespaceOf(pid) === ns) pids.push(pid);
+    if (!Number.isInteger(pid) || pid === c.record.pid || pid === process.pid) continue;
+    if (namespaceOf(pid, own.kind) === own.ns) pids.push(pid);
   }
   return pids;
 }
 
 export function signalContainer(c: Container, signal: number, all: boolean): void {
   const pids = all ? containerPids(c) : [c.record.pid];
+  if (!pids.length) return;
   for (const pid of pids) {
     try {
       process.kill(pid, signal);

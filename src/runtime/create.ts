@@ -9,7 +9,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
 import { closeFd, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
-import { BuncError, configError } from "../errors.ts";
+import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { writeIdMaps } from "../linux/user-namespace.ts";
 import type { LinuxSeccomp, Spec } from "../spec/runtime-config.ts";
@@ -18,7 +18,7 @@ import { log } from "../log.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
-import { pidNamespaceOf } from "./container.ts";
+import { namespaceOf } from "./container.ts";
 import { expect, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
@@ -152,8 +152,9 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       created: new Date().toISOString(),
       owner: ownerName(),
       config,
-      pidNamespace: pidNamespaceOf(initPid),
+      pidNamespace: namespaceOf(initPid, "pid"),
       sharedPidNamespace: !isNew(entries, "pid"),
+      mountNamespace: isNew(entries, "mount") ? namespaceOf(initPid, "mnt") : undefined,
     };
     store.write(record);
     if (req.pidFile) writePidFile(req.pidFile, initPid);
@@ -209,8 +210,12 @@ function ownerName(): string {
 export function writePidFile(path: string, pid: number): void {
   const abs = resolve(path);
   const tmp = join(abs, "..", `.${abs.split("/").pop()}.tmp`);
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, abs);
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, abs);
+  } catch (err) {
+    throw new BuncError("system", `--pid-file ${path}: cannot write: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
+  }
 }
 
 /**

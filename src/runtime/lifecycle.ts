@@ -65,6 +65,9 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
     signalContainer(c, 9, true);
     if (!waitGone(c, 10_000)) throw new BuncError("system", `container "${id}" did not die after SIGKILL`);
   }
+  // With the host's pid namespace, processes the init left behind outlive it: they are the
+  // container's too.
+  if (c.record.sharedPidNamespace) signalContainer(c, 9, true);
   if (sharesHostMounts(c.record.config)) unmountRootfs(c.record.rootfs);
   store.remove(id);
 }

@@ -21,6 +21,8 @@ export interface ContainerRecord {
   pidNamespace?: string;
   /** True when the container shares the host's (or another) pid namespace. */
   sharedPidNamespace?: boolean;
+  /** The mount namespace inode of the init when it has a new one: finds its processes when the pid namespace is shared. */
+  mountNamespace?: string;
 }
 
 export const STATE_FILE = "state.json";

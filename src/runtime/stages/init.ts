@@ -12,8 +12,6 @@ import { lookPath } from "../../linux/exec-path.ts";
 import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
 import { connectListener, installSeccomp } from "../../linux/seccomp/install.ts";
-import { mkdirAllInRoot } from "../../linux/safe-path.ts";
-import { writeSysctls } from "../../linux/sysctl.ts";
 import { receive, send } from "./channel.ts";
 import { INIT_NAMESPACES, type InitPlan } from "./plans.ts";
 import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
@@ -27,7 +25,13 @@ export function errorMessage(err: unknown) {
 export function prepareContainer(sys: Sys, plan: InitPlan): string {
   const config = plan.config;
   const proc = config.process!;
-  if (proc.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(proc.oomScoreAdj));
+  if (proc.oomScoreAdj !== undefined) {
+    try {
+      writeFileSync("/proc/self/oom_score_adj", String(proc.oomScoreAdj));
+    } catch (err) {
+      throw new BuncError("system", `process.oomScoreAdj: cannot write ${proc.oomScoreAdj} to /proc/self/oom_score_adj: ${messageOf(err)}`);
+    }
+  }
 
   const entries = config.linux?.namespaces ?? [];
   const set = namespaceSet(plan.namespaces, [...INIT_NAMESPACES] as NamespaceType[]);
@@ -51,19 +55,12 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
     readonlyPaths: config.linux?.readonlyPaths ?? [],
     userns: plan.userns,
     mountNamespace: has(entries, "mount"),
+    cwd: proc.cwd || "/",
+    sysctl: config.linux?.sysctl ?? {},
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);
-  writeSysctls(config.linux?.sysctl ?? {});
-
-  const cwd = proc.cwd || "/";
-  const root = sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
-  try {
-    sys.close(mkdirAllInRoot(sys, root, cwd));
-  } finally {
-    sys.close(root);
-  }
-  sys.chdir(cwd);
+  sys.chdir(proc.cwd || "/");
   return lookPath(proc.args![0]!, proc.env ?? []);
 }
 
