@@ -12,9 +12,8 @@ import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { writeIdMaps } from "../linux/user-namespace.ts";
-import type { LinuxSeccomp, Spec } from "../spec/runtime-config.ts";
-import type { SeccompPlan } from "../linux/seccomp/install.ts";
-import { log } from "../log.ts";
+import type { Spec } from "../spec/runtime-config.ts";
+import { compiledSeccomp } from "./seccomp-cache.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
@@ -101,7 +100,8 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     const { parseConfig } = await import("../spec/validate-config.ts");
     const config = parseConfig(text, file);
     checkCreatable(config, req.consoleSocket);
-    const seccomp = config.linux?.seccomp ? await compileForInit(config.linux.seccomp) : undefined;
+    // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
+    const seccomp = config.linux?.seccomp ? await compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
 
     if (userns) {
@@ -171,20 +171,6 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   } finally {
     for (const fd of opened) closeFd(fd);
   }
-}
-
-/** Compile linux.seccomp here, so the init neither loads the compiler nor the tables. */
-async function compileForInit(seccomp: LinuxSeccomp): Promise<SeccompPlan> {
-  const { compileSeccomp } = await import("../linux/seccomp/compile.ts");
-  const compiled = compileSeccomp(seccomp);
-  for (const name of compiled.skipped) log("debug", `seccomp: syscall ${name} is unknown here, skipped`);
-  return {
-    program: compiled.program.toString("base64"),
-    flags: compiled.flags,
-    needsListener: compiled.needsListener,
-    listenerPath: seccomp.listenerPath,
-    listenerMetadata: seccomp.listenerMetadata,
-  };
 }
 
 /** Wait (briefly) until a killed stage is gone, so its mounts are no longer busy. */

@@ -1,0 +1,44 @@
+// Compiled seccomp programs, cached under the state root by a hash of the profile, the arch
+// and the bunc version. Engines send the same default profile for every container: only the
+// first one pays for the compiler (cold, ~20 ms); the rest read ~5 KB of BPF.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { commit, version } from "../build-info.ts";
+import type { SeccompPlan } from "../linux/seccomp/install.ts";
+import { log } from "../log.ts";
+import type { LinuxSeccomp } from "../spec/runtime-config.ts";
+
+interface Cached {
+  program: string;
+  flags: number;
+  needsListener: boolean;
+}
+
+export async function compiledSeccomp(stateRoot: string, seccomp: LinuxSeccomp): Promise<SeccompPlan> {
+  const key = new Bun.CryptoHasher("sha256")
+    .update(`${version}\0${commit}\0${process.arch}\0`)
+    .update(JSON.stringify(seccomp))
+    .digest("hex");
+  // "@" cannot start a container id: the cache never collides with a container.
+  const dir = join(stateRoot, "@cache", "seccomp");
+  const file = join(dir, `${key}.json`);
+  const listener = { listenerPath: seccomp.listenerPath, listenerMetadata: seccomp.listenerMetadata };
+  try {
+    return { ...(JSON.parse(readFileSync(file, "utf8")) as Cached), ...listener };
+  } catch {
+    // Not cached yet (or unreadable): compile.
+  }
+  const { compileSeccomp } = await import("../linux/seccomp/compile.ts");
+  const compiled = compileSeccomp(seccomp);
+  for (const name of compiled.skipped) log("debug", `seccomp: syscall ${name} is unknown here, skipped`);
+  const entry: Cached = { program: compiled.program.toString("base64"), flags: compiled.flags, needsListener: compiled.needsListener };
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (err) {
+    log("debug", `seccomp: cannot cache the compiled filter: ${(err as Error).message}`);
+  }
+  return { ...entry, ...listener };
+}
