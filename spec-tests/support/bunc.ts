@@ -177,7 +177,7 @@ export class TestRuntime {
   private stateIds(): string[] {
     try {
       return readdirSync(this.root, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && e.name !== "@cache")
         .map((e) => e.name);
     } catch {
       return [];
