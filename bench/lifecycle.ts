@@ -1,5 +1,6 @@
 // Container lifecycle timings: bunc against runc and crun from Debian.
-//   bun bench/lifecycle.ts [N] [--only bunc,runc,crun]      (N defaults to 20)
+//   bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp]      (N defaults to 20)
+// --seccomp gives every runtime's container bunc's default seccomp profile.
 // One busybox bundle whose process is /bin/true. For each tool, N sequential
 // `run --bundle B ID`, then N cycles of `create`, `start`, `state` until stopped, `delete`;
 // each tool with its own state root in a temp dir. Prints mean and median ms per container,
@@ -9,6 +10,8 @@ import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../spec-tests/support/bunc.ts";
 import { type Bundle, makeBundle, mountsUnder, removeTree } from "../spec-tests/support/bundle.ts";
+import { defaultSeccompProfile } from "../src/linux/seccomp/default-profile.ts";
+import { nativeArch } from "../src/linux/seccomp/tables/index.ts";
 
 const TOOLS = ["bunc", "runc", "crun"] as const;
 type ToolName = (typeof TOOLS)[number];
@@ -32,17 +35,19 @@ interface Result {
 
 function usage(message?: string): never {
   if (message) console.error(`bench: ${message}`);
-  console.error("usage: bun bench/lifecycle.ts [N] [--only bunc,runc,crun]");
+  console.error("usage: bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp]");
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { n: number; only: ToolName[] } {
+function parseArgs(argv: string[]): { n: number; only: ToolName[]; seccomp: boolean } {
   let n = 20;
+  let seccomp = false;
   let only: ToolName[] = [...TOOLS];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     let list: string | undefined;
-    if (arg === "--only") list = argv[++i] ?? usage("--only needs a list");
+    if (arg === "--seccomp") seccomp = true;
+    else if (arg === "--only") list = argv[++i] ?? usage("--only needs a list");
     else if (arg.startsWith("--only=")) list = arg.slice("--only=".length);
     else if (/^\d+$/.test(arg) && Number(arg) > 0) n = Number(arg);
     else usage(`unknown argument ${arg}`);
@@ -52,7 +57,7 @@ function parseArgs(argv: string[]): { n: number; only: ToolName[] } {
       only = names as ToolName[];
     }
   }
-  return { n, only };
+  return { n, only, seccomp };
 }
 
 /** Finds each tool, or says why it is skipped. */
@@ -219,7 +224,7 @@ function report(n: number, results: Result[]): void {
 }
 
 async function main(): Promise<number> {
-  const { n, only } = parseArgs(process.argv.slice(2));
+  const { n, only, seccomp } = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) console.error("bench: not root: the runtimes will likely fail");
   const { tools, skipped } = findTools(only);
   for (const s of skipped) console.log(`skipped ${s}`);
@@ -230,11 +235,17 @@ async function main(): Promise<number> {
     args: ["/bin/true"],
     // crun 1.8 refuses ociVersion 1.2.0; every runtime takes 1.0.x.
     config: { ociVersion: "1.0.2" },
+    mutate: seccomp
+      ? (config) => {
+          const caps = config.process?.capabilities?.bounding ?? [];
+          config.linux = { ...config.linux, seccomp: defaultSeccompProfile(nativeArch(), caps) };
+        }
+      : undefined,
   });
   const results: Result[] = [];
   let failed = false;
   try {
-    console.log(`bench: N=${n}, busybox bundle running /bin/true, ${cpus().length} CPUs, Linux ${release()}`);
+    console.log(`bench: N=${n}, busybox bundle running /bin/true${seccomp ? " with the default seccomp profile" : ""}, ${cpus().length} CPUs, Linux ${release()}`);
     for (const tool of tools) {
       if (interrupted) break;
       process.stdout.write(`${tool.name} ... `);

@@ -58,11 +58,16 @@ export function applyCredentials(sys: Sys, user: UserConfig, caps: CapabilityCon
   sys.setresgid(user.gid);
   sys.setresuid(user.uid);
   sys.prctl(PR.SET_KEEPCAPS, 0);
-  sys.capset({
-    effective: maskOf(caps?.effective, "process.capabilities.effective"),
-    permitted: maskOf(caps?.permitted, "process.capabilities.permitted"),
-    inheritable: maskOf(caps?.inheritable, "process.capabilities.inheritable"),
-  });
+  try {
+    sys.capset({
+      effective: maskOf(caps?.effective, "process.capabilities.effective"),
+      permitted: maskOf(caps?.permitted, "process.capabilities.permitted"),
+      inheritable: maskOf(caps?.inheritable, "process.capabilities.inheritable"),
+    });
+  } catch (err) {
+    if (err instanceof BuncError && err.code === "config") throw err;
+    throw new BuncError("system", `process.capabilities: the kernel refused the sets (${(err as Error).message}): is a capability outside the runtime's own bounding set?`, (err as BuncError).errno);
+  }
   sys.ambientClearAll();
   for (const name of caps?.ambient ?? []) sys.ambientRaise(capNumber(name, "process.capabilities.ambient"));
 }

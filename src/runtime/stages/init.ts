@@ -64,10 +64,11 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
   return lookPath(proc.args![0]!, proc.env ?? []);
 }
 
-/** From start to execve. Never returns. */
-export function execProcess(sys: Sys, plan: InitPlan, program: string, agent: number | undefined): never {
-  const proc = plan.config.process!;
-  const seccomp = () =>
+/** Installs the config's filter (if any), reporting `status` to a notify agent. */
+type SeccompStep = (status: string) => void;
+
+function seccompInstaller(sys: Sys, plan: InitPlan, agent: number | undefined): SeccompStep {
+  return (status) =>
     plan.seccomp &&
     installSeccomp(sys, plan.seccomp, agent, {
       ociVersion: plan.config.ociVersion,
@@ -75,18 +76,38 @@ export function execProcess(sys: Sys, plan: InitPlan, program: string, agent: nu
       pid: plan.hostPid,
       bundle: plan.bundle,
       annotations: (plan.config.annotations ?? {}) as Record<string, string>,
-    }, "running");
-  // Without no_new_privs a filter needs CAP_SYS_ADMIN: install it while we have it (as runc
-  // does). Otherwise it is the very last step, so nothing bunc does is filtered.
-  if (!proc.noNewPrivileges) seccomp();
+    }, status);
+}
+
+/**
+ * Before {ready}: rlimits, identity and privileges, as runc applies them, so a config the
+ * kernel refuses (a capability outside our bounding set, say) fails `create`, not `start`.
+ * Without no_new_privs a filter needs CAP_SYS_ADMIN: it is installed here, while we have it,
+ * after our fds are marked close-on-exec (a profile need not allow close_range).
+ */
+export function applyProcessIdentity(sys: Sys, plan: InitPlan, seccomp: SeccompStep): void {
+  const proc = plan.config.process!;
   applyRlimits(sys, proc.rlimits ?? []);
+  if (!proc.noNewPrivileges) {
+    sys.closeFromOnExec(3 + plan.preserveFds);
+    seccomp("creating");
+  }
   const user = proc.user ?? { uid: 0, gid: 0 };
   applyCredentials(sys, user, proc.capabilities, plan.setgroupsAllowed);
   sys.umask(user.umask ?? 0o022);
   if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
+}
+
+/** From start to execve; with no_new_privs the filter is the very last step. Never returns. */
+export function execProcess(sys: Sys, plan: InitPlan, program: string, seccomp: SeccompStep): never {
+  const proc = plan.config.process!;
   sys.resetSignals();
-  sys.closeFromOnExec(3 + plan.preserveFds);
-  if (proc.noNewPrivileges) seccomp();
+  // Without no_new_privs this was done before the filter went in (everything opened since
+  // is close-on-exec already).
+  if (proc.noNewPrivileges) {
+    sys.closeFromOnExec(3 + plan.preserveFds);
+    seccomp("running");
+  }
   return sys.execve(program, proc.args!, proc.env ?? []);
 }
 
@@ -100,7 +121,7 @@ export function runInit(sys: Sys = linuxSys): never {
   let plan: InitPlan;
   let program: string;
   let procFdDir: number;
-  let agent: number | undefined;
+  let seccomp: SeccompStep;
   try {
     assertSingleThreaded("init");
     // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
@@ -109,9 +130,10 @@ export function runInit(sys: Sys = linuxSys): never {
     // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
     // directory from the host's procfs, which the pivot is about to hide.
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
-    if (plan.seccomp) agent = connectListener(plan.seccomp);
+    seccomp = seccompInstaller(sys, plan, plan.seccomp && connectListener(plan.seccomp));
     sys.umask(0);
     program = prepareContainer(sys, plan);
+    applyProcessIdentity(sys, plan, seccomp);
     send(stageFd, { type: "ready" });
   } catch (err) {
     try {
@@ -126,7 +148,7 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.close(fifo);
     sys.close(procFdDir);
     sys.close(plan.fifoFd);
-    return execProcess(sys, plan, program, agent);
+    return execProcess(sys, plan, program, seccomp);
   } catch (err) {
     writeSync(2, `bunc: ${messageOf(err)}\n`);
     process.exit(exitCodeFor(err));
