@@ -1,0 +1,118 @@
+// One container's cgroup on this host, whatever its layout. On v1 (and hybrid) it is a
+// directory per hierarchy; on v2 a single directory. Only directories bunc made itself are
+// ever removed. The record of it (CgroupRecord) is kept in the container's state.
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { BuncError } from "../../errors.ts";
+import { cgroupPath, ownCgroups } from "./cgroups-path.ts";
+import type { CgroupHost } from "./detect.ts";
+import { writeCgroupFile, type CgroupWrite } from "./writes.ts";
+
+export interface CgroupRecord {
+  version: "v1" | "v2";
+  /** The container's cgroup, relative to each hierarchy's root. */
+  path: string;
+  /** v1 controller (or "unified") → absolute directory. v2: { unified: dir }. */
+  dirs: Record<string, string>;
+  /** Directories bunc created, parents first: delete removes these and only these. */
+  created: string[];
+}
+
+const UNIFIED = "unified";
+
+/** Plan the container's cgroup dirs (nothing is made yet). */
+export function planCgroup(host: CgroupHost, cgroupsPath: string | undefined, id: string): CgroupRecord {
+  const own = ownCgroups();
+  const dirs: Record<string, string> = {};
+  let path = "";
+  if (host.mode === "v2") {
+    path = cgroupPath(cgroupsPath, id, own.get("") ?? "/");
+    dirs[UNIFIED] = join(host.unified!, path);
+    return { version: "v2", path, dirs, created: [] };
+  }
+  for (const [controller, mountPoint] of host.v1) {
+    path = cgroupPath(cgroupsPath, id, own.get(controller) ?? "/");
+    dirs[controller] = join(mountPoint, path);
+  }
+  // The hybrid cgroup2 tree: the container is placed there too (hugetlb lives there here).
+  if (host.unified) dirs[UNIFIED] = join(host.unified, cgroupPath(cgroupsPath, id, own.get("") ?? "/"));
+  return { version: "v1", path, dirs, created: [] };
+}
+
+/** Make every missing directory, noting which ones bunc made. */
+export function createCgroup(record: CgroupRecord): void {
+  for (const dir of new Set(Object.values(record.dirs))) {
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = join(d, "..")) missing.unshift(d);
+    for (const d of missing) {
+      try {
+        mkdirSync(d);
+        record.created.push(d);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+          throw new BuncError("system", `cannot create cgroup ${d}: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+}
+
+/** v2: controllers are enabled top-down, from the root's child to the container's parent. */
+export function enableControllers(root: string, dir: string, controllers: string[]): void {
+  if (!controllers.length) return;
+  const parts = dir.slice(root.length).split("/").filter(Boolean);
+  let current = root;
+  for (const part of parts) {
+    const available = readFileSync(join(current, "cgroup.controllers"), "utf8").trim().split(/\s+/);
+    const wanted = controllers.filter((c) => available.includes(c));
+    if (wanted.length) writeCgroupFile(current, "cgroup.subtree_control", wanted.map((c) => `+${c}`).join(" "));
+    current = join(current, part);
+  }
+}
+
+export function applyWrites(record: CgroupRecord, writes: CgroupWrite[]): void {
+  for (const w of writes) {
+    const dir = record.version === "v2" ? record.dirs[UNIFIED] : (record.dirs[w.controller] ?? (w.controller === "hugetlb" ? record.dirs[UNIFIED] : undefined));
+    if (!dir) throw new BuncError("unsupported", `${w.file}: the ${w.controller} controller is not available on this host`);
+    writeCgroupFile(dir, w.file, w.value);
+  }
+}
+
+/** Put `pid` in every hierarchy of the container's cgroup. */
+export function addProcess(record: CgroupRecord, pid: number): void {
+  for (const dir of new Set(Object.values(record.dirs))) writeCgroupFile(dir, "cgroup.procs", String(pid));
+}
+
+export function cgroupPids(record: CgroupRecord): number[] {
+  const dir = record.version === "v2" ? record.dirs[UNIFIED] : (record.dirs.pids ?? record.dirs.freezer ?? record.dirs.memory ?? Object.values(record.dirs)[0]);
+  if (!dir) return [];
+  try {
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Remove the directories bunc created, deepest first. A cgroup still holding processes
+ * (EBUSY) is retried for up to `timeoutMs`: its last processes may be exiting.
+ */
+export function destroyCgroup(record: CgroupRecord, timeoutMs = 2000): void {
+  const deadline = Date.now() + timeoutMs;
+  const own = new Set(Object.values(record.dirs));
+  for (const dir of [...record.created].reverse()) {
+    for (;;) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        // A parent such as /bunc may hold other containers' cgroups: leave it to the last one.
+        if (!own.has(dir) && (code === "EBUSY" || code === "ENOTEMPTY")) break;
+        if (code !== "EBUSY" || Date.now() > deadline) throw new BuncError("system", `cannot remove cgroup ${dir}: ${code}`);
+        Bun.sleepSync(2);
+      }
+    }
+  }
+}

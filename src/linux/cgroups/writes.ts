@@ -1,0 +1,28 @@
+// A resource setting as the cgroup file it ends up in. The translations from
+// linux.resources (v1-writes.ts, v2-writes.ts) produce lists of these, so they are tested
+// without a cgroupfs, and a refused write is reported with its file and value.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BuncError } from "../../errors.ts";
+
+export interface CgroupWrite {
+  /** v1: the controller whose hierarchy holds `file`; v2: the controller to enable for it. */
+  controller: string;
+  /** File name in the container's cgroup dir, e.g. "memory.max". */
+  file: string;
+  value: string;
+}
+
+const reason = (err: unknown) => {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === "EINVAL" ? "invalid argument" : e.code === "ENOENT" ? "no such file (controller missing?)" : (e.code ?? e.message).toString().toLowerCase();
+};
+
+/** Write one value; the error names the file and the value (`memory.max: 12: invalid argument`). */
+export function writeCgroupFile(dir: string, file: string, value: string): void {
+  try {
+    writeFileSync(join(dir, file), value);
+  } catch (err) {
+    throw new BuncError("system", `${file}: ${value}: ${reason(err)} (in ${dir})`);
+  }
+}
