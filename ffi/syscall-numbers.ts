@@ -12,6 +12,7 @@ export interface SyscallNumbers {
   pidfd_open: number;
   seccomp: number;
   keyctl: number;
+  bpf: number;
 }
 
 const x86_64: SyscallNumbers = {
@@ -26,6 +27,7 @@ const x86_64: SyscallNumbers = {
   pidfd_open: 434,
   seccomp: 317,
   keyctl: 250,
+  bpf: 321,
 };
 
 const aarch64: SyscallNumbers = {
@@ -40,6 +42,7 @@ const aarch64: SyscallNumbers = {
   pidfd_open: 434,
   seccomp: 277,
   keyctl: 219,
+  bpf: 280,
 };
 
 export function syscallNumbersFor(arch: string): SyscallNumbers {

@@ -1,9 +1,11 @@
 // A `cgroup` mount in the container. On a pure v2 host it is one cgroup2 mount; on a v1 or
 // hybrid host it is a tmpfs holding one mount per hierarchy the init belongs to (as in
 // /proc/self/cgroup), plus the symlinks for co-mounted controllers (cpu → cpu,cpuacct).
-// With a cgroup namespace each shows the container's own cgroup as its root.
+// With a cgroup namespace each shows the container's own cgroup as its root. Without one, a
+// fresh mount would show the host's whole tree: the container's own cgroup directories
+// (`own`: hierarchy → host dir) are bind-mounted in their place, as runc does.
 import { readFileSync } from "node:fs";
-import { MOUNT_ATTR, MS } from "../../ffi/constants.ts";
+import { AT_FDCWD, MOUNT_ATTR, MS, OPEN_TREE } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { EMPTY_PATH, fdPath, mkdirAllInRoot } from "./safe-path.ts";
 
@@ -36,18 +38,31 @@ export function hierarchies(procSelfCgroup: string): Hierarchy[] {
   return out;
 }
 
-export function mountCgroups(sys: Sys, rootFd: number, destination: string, destFd: number, flags: number): void {
+export function mountCgroups(sys: Sys, rootFd: number, destination: string, destFd: number, flags: number, own?: Record<string, string>): void {
   const list = hierarchies(readFileSync("/proc/self/cgroup", "utf8"));
   const mountFlags = flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const hostDirOf = (h: Hierarchy) => own?.[h.fstype === "cgroup2" ? "unified" : (h.data ?? "").replace(/^none,/, "").split(",")[0]!];
+  const mountOne = (h: Hierarchy, targetFd: number) => {
+    const hostDir = hostDirOf(h);
+    if (own && hostDir) {
+      const tree = sys.openTree(AT_FDCWD, hostDir, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+      try {
+        sys.mountSetattr(tree, "", EMPTY_PATH, BigInt(MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | (flags & MS.RDONLY ? MOUNT_ATTR.RDONLY : 0)), 0n);
+        sys.moveMount(tree, targetFd, `${destination}/${h.dir}`);
+      } finally {
+        sys.close(tree);
+      }
+    } else sys.mount(h.fstype, fdPath(targetFd), h.fstype, mountFlags, h.data);
+  };
   if (list.length === 1 && list[0]!.dir === "") {
-    sys.mount("cgroup2", fdPath(destFd), "cgroup2", mountFlags, null);
+    mountOne(list[0]!, destFd);
     return;
   }
   sys.mount("tmpfs", fdPath(destFd), "tmpfs", (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755");
   for (const h of list) {
     const dirFd = mkdirAllInRoot(sys, rootFd, `${destination}/${h.dir}`);
     try {
-      sys.mount(h.fstype, fdPath(dirFd), h.fstype, mountFlags, h.data);
+      mountOne(h, dirFd);
     } finally {
       sys.close(dirFd);
     }

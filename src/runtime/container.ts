@@ -1,6 +1,7 @@
 // A container as the commands see it: its record, its state dir and its derived status.
 import { readdirSync, readlinkSync } from "node:fs";
 import { BuncError } from "../errors.ts";
+import { cgroupPids } from "../linux/cgroups/cgroup.ts";
 import { isAlive, readProcStat } from "./proc-stat.ts";
 import { factsOf, statusFrom, type Status } from "./status.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
@@ -45,6 +46,8 @@ export const namespaceOf = (pid: number, kind: "pid" | "mnt"): string | undefine
  * members; sharing the host's, those of its own mount namespace; else just the init.
  */
 export function containerPids(c: Container): number[] {
+  // The cgroup knows them all, whatever the namespaces.
+  if (c.record.cgroup) return cgroupPids(c.record.cgroup).filter((pid) => pid !== process.pid);
   const initAlive = isAlive(c.record.pid, c.record.pidStartTime);
   const own = c.record.sharedPidNamespace
     ? c.record.mountNamespace && { kind: "mnt" as const, ns: c.record.mountNamespace }

@@ -14,6 +14,9 @@ import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_P
 import { writeIdMaps } from "../linux/user-namespace.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 import { compiledSeccomp } from "./seccomp-cache.ts";
+import { log } from "../log.ts";
+import { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
+import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
@@ -74,6 +77,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   const opened: number[] = [];
   let child: Subprocess | undefined;
   let initPid = 0;
+  let cgroup: CgroupRecord | undefined;
   try {
     const fifoPath = join(dir, EXEC_FIFO);
     mkfifo(fifoPath, 0o622);
@@ -124,6 +128,9 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
 
     const stat = readProcStat(initPid);
     if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
+    // Into its cgroup before it goes on: everything it does from here is charged there.
+    cgroup = makeCgroup(config, req.id);
+    joinCgroup(cgroup, config, initPid);
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -138,6 +145,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       setgroupsAllowed: true,
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
+      cgroupDirs: cgroup.dirs,
       hostPid: initPid,
     };
     send(cliSock, plan as never);
@@ -155,6 +163,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       pidNamespace: namespaceOf(initPid, "pid"),
       sharedPidNamespace: !isNew(entries, "pid"),
       mountNamespace: isNew(entries, "mount") ? namespaceOf(initPid, "mnt") : undefined,
+      cgroup,
     };
     store.write(record);
     if (req.pidFile) writePidFile(req.pidFile, initPid);
@@ -162,9 +171,14 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   } catch (err) {
     if (initPid > 0) sendSignal(initPid, 9);
     if (child && child.pid !== initPid) sendSignal(child.pid, 9);
-    if (!has(entries, "mount")) {
-      waitForExit(initPid || child?.pid);
-      unmountRootfs(rootfsOf(bundle, text));
+    if (!has(entries, "mount") || cgroup) waitForExit(initPid || child?.pid);
+    if (!has(entries, "mount")) unmountRootfs(rootfsOf(bundle, text));
+    if (cgroup) {
+      try {
+        destroyCgroup(cgroup);
+      } catch (cleanup) {
+        log("warning", `after a failed create: ${messageOf(cleanup)}`);
+      }
     }
     store.remove(req.id);
     throw err;

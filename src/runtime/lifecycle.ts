@@ -5,9 +5,11 @@ import { closeSync, existsSync, openSync, readSync, unlinkSync, constants as fsC
 import { join } from "node:path";
 import { BuncError } from "../errors.ts";
 import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
+import { destroyCgroup } from "../linux/cgroups/cgroup.ts";
+import { setFrozen } from "../linux/cgroups/freezer.ts";
 import { sharesHostMounts, unmountRootfs } from "./host-mounts.ts";
 import { isAlive } from "./proc-stat.ts";
-import { canDelete, canKill, canStart } from "./status.ts";
+import { canDelete, canKill, canPause, canResume, canStart } from "./status.ts";
 import { EXEC_FIFO, type StateStore } from "./state-store.ts";
 
 const START_TIMEOUT_MS = 30_000;
@@ -63,11 +65,27 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
   if (!canDelete(c.status)) {
     if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);
     signalContainer(c, 9, true);
+    // Frozen tasks take a SIGKILL only once thawed.
+    if (c.status === "paused" && c.record.cgroup) setFrozen(c.record.cgroup, false);
     if (!waitGone(c, 10_000)) throw new BuncError("system", `container "${id}" did not die after SIGKILL`);
   }
   // With the host's pid namespace, processes the init left behind outlive it: they are the
-  // container's too.
-  if (c.record.sharedPidNamespace) signalContainer(c, 9, true);
+  // container's too (and keep its cgroup busy).
+  if (c.record.sharedPidNamespace || c.record.cgroup) signalContainer(c, 9, true);
+  if (c.record.cgroup) destroyCgroup(c.record.cgroup);
   if (sharesHostMounts(c.record.config)) unmountRootfs(c.record.rootfs);
   store.remove(id);
+}
+
+export function pauseContainer(store: StateStore, id: string): void {
+  const c = loadContainer(store, id);
+  if (!canPause(c.status)) throw new BuncError("state", `cannot pause container "${id}": it is ${c.status}, not running`);
+  if (!c.record.cgroup) throw new BuncError("unsupported", `cannot pause container "${id}": it has no cgroup`);
+  setFrozen(c.record.cgroup, true);
+}
+
+export function resumeContainer(store: StateStore, id: string): void {
+  const c = loadContainer(store, id);
+  if (!canResume(c.status)) throw new BuncError("state", `cannot resume container "${id}": it is ${c.status}, not paused`);
+  setFrozen(c.record.cgroup!, false);
 }

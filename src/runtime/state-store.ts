@@ -3,6 +3,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BuncError } from "../errors.ts";
+import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 
 export interface ContainerRecord {
@@ -21,6 +22,8 @@ export interface ContainerRecord {
   pidNamespace?: string;
   /** True when the container shares the host's (or another) pid namespace. */
   sharedPidNamespace?: boolean;
+  /** The container's cgroup: made at create, removed at delete. */
+  cgroup?: CgroupRecord;
   /** The mount namespace inode of the init when it has a new one: finds its processes when the pid namespace is shared. */
   mountNamespace?: string;
 }

@@ -3,10 +3,11 @@ import { canDelete, canKill, canStart, statusFrom } from "./status.ts";
 import { isAlive, readProcStat } from "./proc-stat.ts";
 
 test("status follows the facts", () => {
-  expect(statusFrom({ alive: false, fifoPresent: true })).toBe("stopped");
-  expect(statusFrom({ alive: false, fifoPresent: false })).toBe("stopped");
-  expect(statusFrom({ alive: true, fifoPresent: true })).toBe("created");
-  expect(statusFrom({ alive: true, fifoPresent: false })).toBe("running");
+  expect(statusFrom({ alive: false, fifoPresent: true, frozen: false })).toBe("stopped");
+  expect(statusFrom({ alive: false, fifoPresent: false, frozen: true })).toBe("stopped");
+  expect(statusFrom({ alive: true, fifoPresent: true, frozen: false })).toBe("created");
+  expect(statusFrom({ alive: true, fifoPresent: false, frozen: false })).toBe("running");
+  expect(statusFrom({ alive: true, fifoPresent: false, frozen: true })).toBe("paused");
 });
 
 test("allowed operations per status", () => {

@@ -14,8 +14,11 @@ export interface CgroupRecord {
   path: string;
   /** v1 controller (or "unified") → absolute directory. v2: { unified: dir }. */
   dirs: Record<string, string>;
-  /** Directories bunc created, parents first: delete removes these and only these. */
+  /** Directories bunc created, parents first: delete removes these and only these… */
   created: string[];
+  /** …and, when empty, the default parents (`/bunc`) that all containers without a
+   * cgroupsPath share, whichever of them made it. */
+  shared?: string[];
 }
 
 const UNIFIED = "unified";
@@ -28,7 +31,7 @@ export function planCgroup(host: CgroupHost, cgroupsPath: string | undefined, id
   if (host.mode === "v2") {
     path = cgroupPath(cgroupsPath, id, own.get("") ?? "/");
     dirs[UNIFIED] = join(host.unified!, path);
-    return { version: "v2", path, dirs, created: [] };
+    return { version: "v2", path, dirs, created: [], shared: sharedParents(cgroupsPath, dirs) };
   }
   for (const [controller, mountPoint] of host.v1) {
     path = cgroupPath(cgroupsPath, id, own.get(controller) ?? "/");
@@ -36,12 +39,15 @@ export function planCgroup(host: CgroupHost, cgroupsPath: string | undefined, id
   }
   // The hybrid cgroup2 tree: the container is placed there too (hugetlb lives there here).
   if (host.unified) dirs[UNIFIED] = join(host.unified, cgroupPath(cgroupsPath, id, own.get("") ?? "/"));
-  return { version: "v1", path, dirs, created: [] };
+  return { version: "v1", path, dirs, created: [], shared: sharedParents(cgroupsPath, dirs) };
 }
+
+const sharedParents = (cgroupsPath: string | undefined, dirs: Record<string, string>) =>
+  cgroupsPath ? [] : [...new Set(Object.values(dirs).map((d) => join(d, "..")))];
 
 /** Make every missing directory, noting which ones bunc made. */
 export function createCgroup(record: CgroupRecord): void {
-  for (const dir of new Set(Object.values(record.dirs))) {
+  for (const [controller, dir] of Object.entries(record.dirs)) {
     const missing: string[] = [];
     for (let d = dir; !existsSync(d); d = join(d, "..")) missing.unshift(d);
     for (const d of missing) {
@@ -53,7 +59,16 @@ export function createCgroup(record: CgroupRecord): void {
           throw new BuncError("system", `cannot create cgroup ${d}: ${(err as Error).message}`);
         }
       }
+      // A new v1 cpuset starts with no cpus and no mems, and takes no process: inherit.
+      if (controller === "cpuset" && record.version === "v1") inheritCpuset(d);
     }
+  }
+}
+
+function inheritCpuset(dir: string): void {
+  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+    if (readFileSync(join(dir, file), "utf8").trim() !== "") continue;
+    writeCgroupFile(dir, file, readFileSync(join(dir, "..", file), "utf8").trim());
   }
 }
 
@@ -113,6 +128,13 @@ export function destroyCgroup(record: CgroupRecord, timeoutMs = 2000): void {
         if (code !== "EBUSY" || Date.now() > deadline) throw new BuncError("system", `cannot remove cgroup ${dir}: ${code}`);
         Bun.sleepSync(2);
       }
+    }
+  }
+  for (const dir of record.shared ?? []) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Another container's cgroup is still in it.
     }
   }
 }

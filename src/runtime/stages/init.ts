@@ -57,6 +57,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
     mountNamespace: has(entries, "mount"),
     cwd: proc.cwd || "/",
     sysctl: config.linux?.sysctl ?? {},
+    cgroupDirs: has(entries, "cgroup") ? undefined : plan.cgroupDirs,
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);

@@ -23,6 +23,8 @@ export interface InitPlan {
   namespaces: NamespaceEntry[];
   /** The compiled linux.seccomp, compiled by the CLI so the init loads no compiler. */
   seccomp?: SeccompPlan;
+  /** The container's cgroup dirs (hierarchy → host dir), for cgroup mounts without a cgroup namespace. */
+  cgroupDirs?: Record<string, string>;
   /** The init's pid as the host sees it (for the seccomp agent's state). */
   hostPid: number;
 }
