@@ -13,6 +13,9 @@ export interface SyscallNumbers {
   seccomp: number;
   keyctl: number;
   bpf: number;
+  bind: number;
+  listen: number;
+  accept4: number;
 }
 
 const x86_64: SyscallNumbers = {
@@ -27,6 +30,9 @@ const x86_64: SyscallNumbers = {
   pidfd_open: 434,
   seccomp: 317,
   keyctl: 250,
+  bind: 49,
+  listen: 50,
+  accept4: 288,
   bpf: 321,
 };
 
@@ -42,6 +48,9 @@ const aarch64: SyscallNumbers = {
   pidfd_open: 434,
   seccomp: 277,
   keyctl: 219,
+  bind: 200,
+  listen: 201,
+  accept4: 242,
   bpf: 280,
 };
 

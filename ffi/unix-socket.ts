@@ -5,6 +5,7 @@ import { ptr } from "bun:ffi";
 import { errno, lib } from "./libc.ts";
 import { SysError, EINTR } from "./errors.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from "./constants.ts";
+import { SYS } from "./syscall-numbers.ts";
 
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
@@ -93,4 +94,29 @@ export function receiveWithFds(sock: number, maxData = 65536, maxFds = 16): { da
     for (let i = 0; i < count; i++) fds.push(control.readInt32LE(16 + 4 * i));
   }
   return { data: data.subarray(0, Number(n)), fds };
+}
+
+const sys3 = (nr: number, a: number | bigint, b: number | bigint, c: number | bigint, d: number | bigint = 0) =>
+  lib().syscall(BigInt(nr), BigInt(a), BigInt(b), BigInt(c), BigInt(d), 0n, 0n);
+
+/** A unix stream socket listening at `path` (for agents and receivers: recvtty, tests). */
+export function listenUnix(path: string, backlog = 8): number {
+  const fd = lib().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new SysError("socket", errno(), path);
+  const addr = sockaddrUn(path);
+  if (sys3(SYS.bind, fd, ptr(addr), addr.length) < 0n || sys3(SYS.listen, fd, backlog, 0) < 0n) {
+    const e = errno();
+    lib().close(fd);
+    throw new SysError("bind/listen", e, path);
+  }
+  return fd;
+}
+
+/** Accept one connection (close-on-exec). */
+export function acceptUnix(fd: number): number {
+  for (;;) {
+    const conn = Number(sys3(SYS.accept4, fd, 0, 0, SOCK_CLOEXEC));
+    if (conn >= 0) return conn;
+    if (errno() !== EINTR) throw new SysError("accept4", errno());
+  }
 }

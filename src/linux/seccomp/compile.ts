@@ -237,6 +237,10 @@ function parseRule(rule: SpecRule, field: string): Rule[] {
     if (typeof name !== "string" || name === "") throw configError(`${field}.names[${i}]`, "empty syscall name");
   });
   const action = actionWord(rule.action, rule.errnoRet, `${field}.action`, `${field}.errnoRet`);
+  // The listener reaches its agent through sendmsg(2) after the filter is in: notifying on
+  // sendmsg would wait for an agent that has no listener yet (runc refuses write likewise).
+  if (rule.action === "SCMP_ACT_NOTIFY" && names.includes("sendmsg"))
+    throw configError(`${field}.names`, "SCMP_ACT_NOTIFY on sendmsg cannot work: it hands the listener to the agent");
   const conditions = (rule.args ?? []).map((arg, j): Condition => {
     const at = `${field}.args[${j}]`;
     if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5)

@@ -3,6 +3,7 @@
 // message, the fd attached as "seccompFd").
 import { connectUnix, sendWithFds } from "../../../ffi/unix-socket.ts";
 import type { Sys } from "../../../ffi/sys.ts";
+import { BuncError, messageOf } from "../../errors.ts";
 
 export interface SeccompPlan {
   /** The BPF program, base64 of struct sock_filter[] in host order. */
@@ -23,7 +24,12 @@ export interface ListenerState {
 
 /** Connect to the agent while its path is still visible (before pivot_root). */
 export function connectListener(plan: SeccompPlan): number | undefined {
-  return plan.needsListener && plan.listenerPath ? connectUnix(plan.listenerPath) : undefined;
+  if (!plan.needsListener || !plan.listenerPath) return undefined;
+  try {
+    return connectUnix(plan.listenerPath);
+  } catch (err) {
+    throw new BuncError("config", `linux.seccomp.listenerPath: no agent at ${plan.listenerPath}: ${messageOf(err)}`);
+  }
 }
 
 export function installSeccomp(sys: Sys, plan: SeccompPlan, agent: number | undefined, state: ListenerState, status: string): void {
@@ -37,6 +43,5 @@ export function installSeccomp(sys: Sys, plan: SeccompPlan, agent: number | unde
     state: { ociVersion: state.ociVersion, id: state.id, status, pid: state.pid, bundle: state.bundle, annotations: state.annotations },
   };
   sendWithFds(agent, Buffer.from(JSON.stringify(message)), [listener], plan.listenerPath!);
-  sys.close(listener);
-  sys.close(agent);
+  // Both are close-on-exec: no close(2) here, which the profile may notify on too.
 }
