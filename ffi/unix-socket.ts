@@ -46,9 +46,11 @@ export function rightsMessage(fds: number[]): Buffer {
   return control;
 }
 
-/** Send `data` with `fds` attached, in one sendmsg. */
-export function sendWithFds(sock: number, data: Buffer, fds: number[], what: string): void {
-  const control = rightsMessage(fds);
+/**
+ * struct msghdr for one data buffer and a control buffer (LP64 layout). The iovec is
+ * returned too: the caller keeps it referenced until the call returns.
+ */
+function messageHeader(data: Buffer, control: Buffer): { msg: Buffer; iov: Buffer } {
   const iov = Buffer.alloc(16);
   iov.writeBigUInt64LE(BigInt(ptr(data)), 0);
   iov.writeBigUInt64LE(BigInt(data.length), 8);
@@ -57,8 +59,16 @@ export function sendWithFds(sock: number, data: Buffer, fds: number[], what: str
   msg.writeBigUInt64LE(1n, 24);
   msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
   msg.writeBigUInt64LE(BigInt(control.length), 40);
+  return { msg, iov };
+}
+
+/** Send `data` with `fds` attached, in one sendmsg. */
+export function sendWithFds(sock: number, data: Buffer, fds: number[], what: string): void {
+  const control = rightsMessage(fds);
+  const { msg, iov } = messageHeader(data, control);
   for (;;) {
     const n = lib().sendmsg(sock, msg, MSG_NOSIGNAL);
+    void iov;
     if (n >= 0n) {
       if (Number(n) !== data.length) throw new SysError("sendmsg", 5 /* EIO: short write */, what);
       return;
@@ -73,17 +83,11 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 export function receiveWithFds(sock: number, maxData = 65536, maxFds = 16): { data: Buffer; fds: number[] } {
   const data = Buffer.alloc(maxData);
   const control = Buffer.alloc(16 + ((4 * maxFds + 7) & ~7));
-  const iov = Buffer.alloc(16);
-  iov.writeBigUInt64LE(BigInt(ptr(data)), 0);
-  iov.writeBigUInt64LE(BigInt(data.length), 8);
-  const msg = Buffer.alloc(56);
-  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
-  msg.writeBigUInt64LE(1n, 24);
-  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
-  msg.writeBigUInt64LE(BigInt(control.length), 40);
+  const { msg, iov } = messageHeader(data, control);
   let n: bigint;
   for (;;) {
     n = lib().recvmsg(sock, msg, MSG_CMSG_CLOEXEC);
+    void iov;
     if (n >= 0n) break;
     if (errno() !== EINTR) throw new SysError("recvmsg", errno());
   }
