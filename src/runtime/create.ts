@@ -16,6 +16,8 @@ import type { Spec } from "../spec/runtime-config.ts";
 import { compiledSeccomp } from "./seccomp-cache.ts";
 import { log } from "../log.ts";
 import { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
+import { detectCgroups } from "../linux/cgroups/detect.ts";
+import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
@@ -69,6 +71,7 @@ function earlyNamespaces(doc: unknown): NamespaceEntry[] {
 }
 
 export async function createContainer(store: StateStore, req: CreateRequest): Promise<Created> {
+  const warm = warmUpMigration(detectCgroups());
   const bundle = resolve(req.bundle);
   const { file, text } = readConfigText(bundle);
   const entries = earlyNamespaces(parseJsonText(text, file));
@@ -129,6 +132,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     const stat = readProcStat(initPid);
     if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
     // Into its cgroup before it goes on: everything it does from here is charged there.
+    await warm;
     cgroup = makeCgroup(config, req.id);
     joinCgroup(cgroup, config, initPid);
     const plan: InitPlan = {
