@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pause: async () => (await import("./commands/pause.ts")).pause,
   resume: async () => (await import("./commands/resume.ts")).resume,
   ps: async () => (await import("./commands/ps.ts")).ps,
+  update: async () => (await import("./commands/update.ts")).update,
+  events: async () => (await import("./commands/events.ts")).events,
 };
 
 export function exitCodeOf(err: unknown): number {

@@ -54,7 +54,9 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
   if (plan.mountNamespace) {
     // Nothing we mount may propagate back to the host: make our copy of the host tree a
     // slave (or what rootfsPropagation asks) before touching anything…
-    const rootPropagation = plan.rootfsPropagation ? PROPAGATION_FLAGS[plan.rootfsPropagation]! : MS.SLAVE | MS.REC;
+    // An unbindable tree cannot be bind-mounted: that one is applied after the pivot only.
+    const asked = plan.rootfsPropagation ? PROPAGATION_FLAGS[plan.rootfsPropagation]! : MS.SLAVE | MS.REC;
+    const rootPropagation = asked & MS.UNBINDABLE ? MS.SLAVE | MS.REC : asked;
     sys.mount(null, "/", null, rootPropagation, null);
     // …and the mount holding the rootfs private, whatever the root's propagation: a bind
     // under a shared parent would show up on the host, and pivot_root refuses it.

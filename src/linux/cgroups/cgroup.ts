@@ -59,16 +59,22 @@ export function createCgroup(record: CgroupRecord): void {
           throw new BuncError("system", `cannot create cgroup ${d}: ${(err as Error).message}`);
         }
       }
-      // A new v1 cpuset starts with no cpus and no mems, and takes no process: inherit.
-      if (controller === "cpuset" && record.version === "v1") inheritCpuset(d);
     }
+    // A new v1 cpuset starts with no cpus and no mems, and takes no process. Fill every
+    // empty one from the top down, not only ours: a parent another create has just made
+    // may still be empty.
+    if (controller === "cpuset" && record.version === "v1") fillCpusets(dir);
   }
 }
 
-function inheritCpuset(dir: string): void {
-  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
-    if (readFileSync(join(dir, file), "utf8").trim() !== "") continue;
-    writeCgroupFile(dir, file, readFileSync(join(dir, "..", file), "utf8").trim());
+function fillCpusets(dir: string): void {
+  const chain: string[] = [];
+  for (let d = dir; existsSync(join(d, "..", "cpuset.cpus")); d = join(d, "..")) chain.unshift(d);
+  for (const d of chain) {
+    for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+      if (readFileSync(join(d, file), "utf8").trim() !== "") continue;
+      writeCgroupFile(d, file, readFileSync(join(d, "..", file), "utf8").trim());
+    }
   }
 }
 

@@ -21,7 +21,8 @@ const reason = (err: unknown) => {
 /** Write one value; the error names the file and the value (`memory.max: 12: invalid argument`). */
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   try {
-    writeFileSync(join(dir, file), value);
+    // "r+": cgroupfs answers O_CREAT of a missing file with EACCES, hiding a missing controller.
+    writeFileSync(join(dir, file), value, { flag: "r+" });
   } catch (err) {
     throw new BuncError("system", `${file}: ${value}: ${reason(err)} (in ${dir})`);
   }
