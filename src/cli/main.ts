@@ -22,22 +22,26 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pause: async () => (await import("./commands/pause.ts")).pause,
   resume: async () => (await import("./commands/resume.ts")).resume,
   ps: async () => (await import("./commands/ps.ts")).ps,
+  exec: async () => (await import("./commands/exec.ts")).exec,
   update: async () => (await import("./commands/update.ts")).update,
   events: async () => (await import("./commands/events.ts")).events,
 };
 
-export function exitCodeOf(err: unknown): number {
+export function exitCodeOf(err: unknown, command?: string): number {
   if (err instanceof BuncError) {
     if (err.code === "exec-not-found") return 127;
     if (err.code === "exec-denied") return 126;
   }
-  return 1;
+  // `exec` exits with its process's code: its own failures must not look like one.
+  return command === "exec" ? 255 : 1;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
   let jsonErrors = false;
+  let commandName: string | undefined;
   try {
     const parsed = parseArgs(argv);
+    commandName = parsed.command;
     const { global } = parsed;
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
     jsonErrors = global.logFormat === "json";
@@ -53,12 +57,12 @@ export async function runCli(argv: string[]): Promise<number> {
     if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
     const store = new StateStore(global.root);
-    const command = await load();
-    return await command({ global, options: parsed.options, positionals: parsed.positionals, store });
+    const run = await load();
+    return await run({ global, options: parsed.options, positionals: parsed.positionals, store });
   } catch (err) {
     const msg = messageOf(err);
     log("error", msg);
     printError(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
-    return exitCodeOf(err);
+    return exitCodeOf(err, commandName);
   }
 }

@@ -9,6 +9,7 @@ import { parseJsonText } from "./json-text.ts";
 import {
   HOOK_NAMES,
   RLIMIT_TYPES,
+  ProcessSchema,
   SpecSchema,
   type Hook,
   type IDMapping,
@@ -36,6 +37,17 @@ export function parseConfig(text: string, file: string): Spec {
   const spec = checkSchema(SpecSchema, doc);
   validateSpec(spec);
   return spec;
+}
+
+/** Parse and check a process JSON (`exec --process FILE`): the `process` object of config.md. */
+export function parseProcessText(text: string, file: string): Process {
+  const doc = parseJsonText(text, file);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw configError("process", `expected a JSON object, got ${show(doc)}`);
+  }
+  const process = checkSchema(ProcessSchema, doc, "process");
+  checkProcess(process, "process");
+  return process;
 }
 
 // --- schema issues as config errors ---------------------------------------------------------

@@ -1,7 +1,7 @@
 // What the CLI tells each stage. Plain JSON: it crosses the stage socket.
 import type { NamespaceEntry } from "../../linux/namespaces.ts";
 import type { SeccompPlan } from "../../linux/seccomp/install.ts";
-import type { Spec } from "../../spec/runtime-config.ts";
+import type { Process, Spec } from "../../spec/runtime-config.ts";
 
 export interface InitPlan {
   type: "init";
@@ -37,6 +37,21 @@ export interface NsinitPlan {
   relay: boolean;
   preserveFds: number;
   timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+}
+
+export interface ExecPlan {
+  type: "exec";
+  id: string;
+  process: Process;
+  /** Host pid of the container's init: the stage joins its user and mount namespaces. */
+  initPid: number;
+  joinUser: boolean;
+  setgroupsAllowed: boolean;
+  preserveFds: number;
+  seccomp?: SeccompPlan;
+  ociVersion: string;
+  bundle: string;
+  annotations: Record<string, string>;
 }
 
 /** The part of linux.namespaces a stage handles. */

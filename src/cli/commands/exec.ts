@@ -1,0 +1,46 @@
+// `exec ID CMD…` or `exec -p process.json ID`: runs a new process in a running container and,
+// unless detached, waits for it, forwarding signals, exiting with its code (128+N when a
+// signal N killed it). bunc's own failures exit 255 (see cli/main.ts).
+import { constants } from "node:os";
+import { boolOption, intOption, listOption, stringOption } from "../args.ts";
+import { sendSignal } from "../../../ffi/io.ts";
+import { writePidFile } from "../../runtime/create.ts";
+import { execInContainer } from "../../runtime/exec.ts";
+import type { CommandContext } from "./context.ts";
+
+const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
+
+export async function exec(ctx: CommandContext): Promise<number> {
+  const o = ctx.options;
+  const { child, pid } = await execInContainer(ctx.store, {
+    id: ctx.positionals[0]!,
+    flags: {
+      processFile: stringOption(o, "process"),
+      args: ctx.positionals.slice(1),
+      cwd: stringOption(o, "cwd"),
+      env: listOption(o, "env"),
+      user: stringOption(o, "user"),
+      additionalGids: listOption(o, "additional-gids"),
+      caps: listOption(o, "cap"),
+      noNewPrivs: boolOption(o, "no-new-privs"),
+      apparmor: stringOption(o, "apparmor"),
+      processLabel: stringOption(o, "process-label"),
+      tty: boolOption(o, "tty"),
+    },
+    preserveFds: intOption("preserve-fds", o["preserve-fds"]) ?? 0,
+    ignorePaused: boolOption(o, "ignore-paused"),
+    consoleSocket: stringOption(o, "console-socket"),
+  });
+  const pidFile = stringOption(o, "pid-file");
+  if (pidFile) writePidFile(pidFile, pid);
+  if (boolOption(o, "detach")) {
+    child.unref();
+    return 0;
+  }
+  const handlers = FORWARDED.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
+  for (const [name, h] of handlers) process.on(name, h);
+  await child.exited;
+  for (const [name, h] of handlers) process.off(name, h);
+  if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
+  return child.exitCode ?? 255;
+}

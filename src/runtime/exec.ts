@@ -1,0 +1,103 @@
+// `exec`, CLI side: the process is built and checked, the CLI's main thread joins the
+// container's ipc, uts, net, cgroup and pid namespaces (pid applies to children only), spawns
+// the exec stage from bunc's read-only view of itself and goes back; the stage is put in the
+// container's cgroup before it is given its plan, then joins user and mount itself.
+import type { Subprocess } from "bun";
+import { O } from "../../ffi/constants.ts";
+import { closeFd, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
+import { linuxSys } from "../../ffi/sys.ts";
+import { BuncError } from "../errors.ts";
+import { addProcess } from "../linux/cgroups/cgroup.ts";
+import { NAMESPACE_FLAGS, type NamespaceType } from "../linux/namespaces.ts";
+import { loadContainer } from "./container.ts";
+import { execProcessSpec, type ExecFlags } from "./exec-process.ts";
+import { compiledSeccomp } from "./seccomp-cache.ts";
+import { expect, send } from "./stages/channel.ts";
+import type { ExecPlan } from "./stages/plans.ts";
+import { readOnlySelf } from "./stages/readonly-self.ts";
+import { stageCommand, stageEnv } from "./stages/stage-env.ts";
+import type { StateStore } from "./state-store.ts";
+import { readlinkSync } from "node:fs";
+
+export interface ExecRequest {
+  id: string;
+  flags: ExecFlags;
+  preserveFds: number;
+  ignorePaused: boolean;
+  consoleSocket?: string;
+}
+
+const STAGE_TIMEOUT_MS = 30_000;
+// Joined by the CLI's main thread, in this order; user and mount are the stage's.
+const CLI_JOINS: [NamespaceType, string][] = [["ipc", "ipc"], ["uts", "uts"], ["network", "net"], ["cgroup", "cgroup"], ["pid", "pid"]];
+
+const nsInode = (pid: number | "self", name: string) => {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${name}`);
+  } catch {
+    return undefined;
+  }
+};
+
+export async function execInContainer(store: StateStore, req: ExecRequest): Promise<{ child: Subprocess; pid: number }> {
+  const c = loadContainer(store, req.id);
+  if (c.status === "stopped") throw new BuncError("state", `cannot exec in container "${req.id}": it is stopped`);
+  if (c.status === "paused" && !req.ignorePaused) throw new BuncError("state", `cannot exec in container "${req.id}": it is paused (use --ignore-paused)`);
+  const { checkProcess, parseProcessText } = await import("../spec/validate-config.ts");
+  const proc = await execProcessSpec(c.record.config.process, req.flags, parseProcessText);
+  checkProcess(proc, "process");
+  if (proc.terminal || req.consoleSocket) throw new BuncError("unsupported", "exec --tty: terminals are not supported yet");
+  if (proc.apparmorProfile) throw new BuncError("unsupported", "--apparmor: AppArmor is not supported yet");
+  if (proc.selinuxLabel) throw new BuncError("unsupported", "--process-label: SELinux labels are not supported yet");
+  const initPid = c.record.pid;
+  if (nsInode(initPid, "time") !== nsInode("self", "time")) {
+    throw new BuncError("unsupported", `cannot exec in container "${req.id}": joining its time namespace is not supported yet`);
+  }
+  const linux = c.record.config.linux;
+  const seccomp = linux?.seccomp ? await compiledSeccomp(store.root, linux.seccomp) : undefined;
+
+  const opened: number[] = [];
+  let child: Subprocess | undefined;
+  try {
+    // All of the init's namespace files first, while /proc is the host's.
+    const joins = CLI_JOINS.map(([type, name]) => ({ type, fd: openRaw(`/proc/${initPid}/ns/${name}`, O.RDONLY), saved: openRaw(`/proc/self/ns/${name}`, O.RDONLY) }));
+    for (const j of joins) opened.push(j.fd, j.saved);
+    const [cliSock, stageSock] = socketPair();
+    const exeFd = readOnlySelf(linuxSys);
+    opened.push(cliSock, stageSock, exeFd);
+    const stageFd = 3 + req.preserveFds;
+    const stdio = ["inherit", "inherit", "inherit", ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i), stageSock, exeFd];
+    let entered = 0;
+    try {
+      for (const j of joins) {
+        linuxSys.setns(j.fd, NAMESPACE_FLAGS[j.type], `the container's ${j.type} namespace`);
+        entered++;
+      }
+      child = Bun.spawn({ cmd: stageCommand(stageFd + 1), env: stageEnv("exec", stageFd), stdio: stdio as never, cwd: "/" });
+    } finally {
+      for (const j of joins.slice(0, entered).reverse()) linuxSys.setns(j.saved, NAMESPACE_FLAGS[j.type], `back to the runtime's ${j.type} namespace`);
+    }
+    if (c.record.cgroup) addProcess(c.record.cgroup, child.pid);
+    const plan: ExecPlan = {
+      type: "exec",
+      id: req.id,
+      process: proc,
+      initPid,
+      joinUser: nsInode(initPid, "user") !== nsInode("self", "user"),
+      setgroupsAllowed: true,
+      preserveFds: req.preserveFds,
+      seccomp,
+      ociVersion: c.record.config.ociVersion,
+      bundle: c.record.bundle,
+      annotations: (c.record.config.annotations ?? {}) as Record<string, string>,
+    };
+    send(cliSock, plan as never);
+    expect(cliSock, "ready", "the exec stage to set up the process", STAGE_TIMEOUT_MS);
+    return { child, pid: child.pid };
+  } catch (err) {
+    if (child) sendSignal(child.pid, 9);
+    throw err;
+  } finally {
+    for (const fd of opened) closeFd(fd);
+  }
+}
