@@ -23,26 +23,37 @@ export function joinCgroup(record: CgroupRecord, config: Spec, pid: number): voi
   addProcess(record, pid);
 }
 
-export function applyResources(record: CgroupRecord, resources: LinuxResources, devices: { type: string; major?: number; minor?: number }[]): void {
-  const rules = effectiveDeviceRules(resources.devices ?? [], devices);
-  const logDebug = (msg: string) => log("debug", msg);
+export interface ApplyOptions {
+  /** Current contents of a cgroup file, for ordering dependent writes of an update. */
+  current?: (file: string) => string | undefined;
+  /** Leave the device rules alone (an update that names none). */
+  skipDevices?: boolean;
+}
+
+export function applyResources(
+  record: CgroupRecord,
+  resources: LinuxResources,
+  devices: { type: string; major?: number; minor?: number }[],
+  options: ApplyOptions = {},
+): void {
+  const rules = options.skipDevices ? undefined : effectiveDeviceRules(resources.devices ?? [], devices);
+  const opts = { log: (msg: string) => log("debug", msg), current: options.current };
   if (record.version === "v2") {
-    const writes = v2Writes(resources, { log: logDebug });
+    const writes = v2Writes(resources, opts);
     const dir = record.dirs.unified!;
-    const root = dir.slice(0, dir.length - record.path.length);
-    enableControllers(root, dir, [...new Set(writes.map((w) => w.controller))]);
+    enableControllers(dir.slice(0, dir.length - record.path.length), dir, [...new Set(writes.map((w) => w.controller))]);
     applyWrites(record, writes);
-    applyV2Devices(dir, rules);
+    if (rules) applyV2Devices(dir, rules);
     return;
   }
   const hugetlbOnV2 = !record.dirs.hugetlb && !!record.dirs.unified;
-  const writes = v1Writes(resources, { log: logDebug, hugetlbOnV2 });
+  const writes = v1Writes(resources, { ...opts, hugetlbOnV2 });
   if (hugetlbOnV2 && writes.some((w) => w.controller === "hugetlb")) {
     // Hybrid host: hugetlb lives in the cgroup2 tree, where parents must enable it.
     const dir = record.dirs.unified!;
     enableControllers(dir.slice(0, dir.length - record.path.length), dir, ["hugetlb"]);
   }
-  applyWrites(record, [...writes, ...v1DeviceWrites(rules)]);
+  applyWrites(record, [...writes, ...(rules ? v1DeviceWrites(rules) : [])]);
 }
 
 export { destroyCgroup };

@@ -13,11 +13,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BuncError, messageOf } from "../errors.ts";
-import { applyWrites, enableControllers, type CgroupRecord } from "../linux/cgroups/cgroup.ts";
-import { effectiveDeviceRules } from "../linux/cgroups/device-rules.ts";
-import { v1DeviceWrites, v1Writes } from "../linux/cgroups/v1-writes.ts";
-import { applyV2Devices } from "../linux/cgroups/v2-devices.ts";
-import { v2Writes } from "../linux/cgroups/v2-writes.ts";
+import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
+import { applyResources } from "./container-cgroup.ts";
 import { log } from "../log.ts";
 import type { LinuxResources, Spec } from "../spec/runtime-config.ts";
 import { loadContainer, type Container } from "./container.ts";
@@ -89,28 +86,9 @@ function currentReader(record: CgroupRecord): (file: string) => string | undefin
   };
 }
 
-/**
- * Write `resources` to a live cgroup; devices only when `devices` (the config's
- * linux.devices) and resources.devices are both given.
- */
+/** Write `resources` to a live cgroup; device rules only when the update names some. */
 function writeResources(record: CgroupRecord, resources: LinuxResources, config: Spec): void {
-  const opts = { log: (msg: string) => log("debug", msg), current: currentReader(record) };
-  const rules = resources.devices ? effectiveDeviceRules(resources.devices, config.linux?.devices ?? []) : undefined;
-  if (record.version === "v2") {
-    const writes = v2Writes(resources, opts);
-    const dir = record.dirs.unified!;
-    enableControllers(dir.slice(0, dir.length - record.path.length), dir, [...new Set(writes.map((w) => w.controller))]);
-    applyWrites(record, writes);
-    if (rules) applyV2Devices(dir, rules);
-    return;
-  }
-  const hugetlbOnV2 = !record.dirs.hugetlb && !!record.dirs.unified;
-  const writes = v1Writes(resources, { ...opts, hugetlbOnV2 });
-  if (hugetlbOnV2 && writes.some((w) => w.controller === "hugetlb")) {
-    const dir = record.dirs.unified!;
-    enableControllers(dir.slice(0, dir.length - record.path.length), dir, ["hugetlb"]);
-  }
-  applyWrites(record, [...writes, ...(rules ? v1DeviceWrites(rules) : [])]);
+  applyResources(record, resources, config.linux?.devices ?? [], { current: currentReader(record), skipDevices: !resources.devices });
 }
 
 /** v1 refuses a memory limit below what is in use with EBUSY: say so, with the numbers. */
