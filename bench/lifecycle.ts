@@ -1,6 +1,7 @@
 // Container lifecycle timings: bunc against runc and crun from Debian.
-//   bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp]      (N defaults to 20)
-// --seccomp gives every runtime's container bunc's default seccomp profile.
+//   bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp] [--limits]   (N defaults to 20)
+// --seccomp gives every runtime's container bunc's default seccomp profile; --limits gives it
+// memory, cpu and pids limits.
 // One busybox bundle whose process is /bin/true. For each tool, N sequential
 // `run --bundle B ID`, then N cycles of `create`, `start`, `state` until stopped, `delete`;
 // each tool with its own state root in a temp dir. Prints mean and median ms per container,
@@ -35,18 +36,20 @@ interface Result {
 
 function usage(message?: string): never {
   if (message) console.error(`bench: ${message}`);
-  console.error("usage: bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp]");
+  console.error("usage: bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp] [--limits]");
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { n: number; only: ToolName[]; seccomp: boolean } {
+function parseArgs(argv: string[]): { n: number; only: ToolName[]; seccomp: boolean; limits: boolean } {
   let n = 20;
   let seccomp = false;
+  let limits = false;
   let only: ToolName[] = [...TOOLS];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     let list: string | undefined;
     if (arg === "--seccomp") seccomp = true;
+    else if (arg === "--limits") limits = true;
     else if (arg === "--only") list = argv[++i] ?? usage("--only needs a list");
     else if (arg.startsWith("--only=")) list = arg.slice("--only=".length);
     else if (/^\d+$/.test(arg) && Number(arg) > 0) n = Number(arg);
@@ -57,7 +60,7 @@ function parseArgs(argv: string[]): { n: number; only: ToolName[]; seccomp: bool
       only = names as ToolName[];
     }
   }
-  return { n, only, seccomp };
+  return { n, only, seccomp, limits };
 }
 
 /** Finds each tool, or says why it is skipped. */
@@ -242,7 +245,7 @@ function report(n: number, results: Result[]): void {
 }
 
 async function main(): Promise<number> {
-  const { n, only, seccomp } = parseArgs(process.argv.slice(2));
+  const { n, only, seccomp, limits } = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) console.error("bench: not root: the runtimes will likely fail");
   const { tools, skipped } = findTools(only);
   for (const s of skipped) console.log(`skipped ${s}`);
@@ -253,17 +256,21 @@ async function main(): Promise<number> {
     args: ["/bin/true"],
     // crun 1.8 refuses ociVersion 1.2.0; every runtime takes 1.0.x.
     config: { ociVersion: "1.0.2" },
-    mutate: seccomp
-      ? (config) => {
-          const caps = config.process?.capabilities?.bounding ?? [];
-          config.linux = { ...config.linux, seccomp: defaultSeccompProfile(nativeArch(), caps) };
-        }
-      : undefined,
+    mutate: (config) => {
+      if (seccomp) {
+        const caps = config.process?.capabilities?.bounding ?? [];
+        config.linux = { ...config.linux, seccomp: defaultSeccompProfile(nativeArch(), caps) };
+      }
+      if (limits) {
+        const resources = { memory: { limit: 256 << 20 }, cpu: { shares: 512, quota: 50000, period: 100000 }, pids: { limit: 100 } };
+        config.linux = { ...config.linux, resources } as typeof config.linux;
+      }
+    },
   });
   const results: Result[] = [];
   let failed = false;
   try {
-    console.log(`bench: N=${n}, busybox bundle running /bin/true${seccomp ? " with the default seccomp profile" : ""}, ${cpus().length} CPUs, Linux ${release()}`);
+    console.log(`bench: N=${n}, busybox bundle running /bin/true${seccomp ? " with the default seccomp profile" : ""}${limits ? " with memory, cpu and pids limits" : ""}, ${cpus().length} CPUs, Linux ${release()}`);
     for (const tool of tools) {
       if (interrupted) break;
       process.stdout.write(`${tool.name} ... `);
