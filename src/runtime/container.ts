@@ -1,7 +1,7 @@
 // A container as the commands see it: its record, its state dir and its derived status.
 import { readdirSync, readlinkSync } from "node:fs";
 import { BuncError } from "../errors.ts";
-import { cgroupPids } from "../linux/cgroups/cgroup.ts";
+import { cgroupPids, killCgroup } from "../linux/cgroups/cgroup.ts";
 import { isAlive, readProcStat } from "./proc-stat.ts";
 import { factsOf, statusFrom, type Status } from "./status.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
@@ -63,6 +63,8 @@ export function containerPids(c: Container): number[] {
 }
 
 export function signalContainer(c: Container, signal: number, all: boolean): void {
+  // cgroup v2's cgroup.kill takes the whole cgroup at once: no process forks past it.
+  if (all && signal === 9 && c.record.cgroup && killCgroup(c.record.cgroup)) return;
   const pids = all ? containerPids(c) : [c.record.pid];
   if (!pids.length) return;
   for (const pid of pids) {

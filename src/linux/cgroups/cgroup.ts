@@ -114,6 +114,14 @@ export function cgroupPids(record: CgroupRecord): number[] {
   }
 }
 
+/** SIGKILL every process of the cgroup through cgroup.kill (cgroup v2, Linux ≥ 5.14). */
+export function killCgroup(record: CgroupRecord): boolean {
+  const dir = record.dirs[UNIFIED];
+  if (!dir || !existsSync(join(dir, "cgroup.kill"))) return false;
+  writeCgroupFile(dir, "cgroup.kill", "1");
+  return true;
+}
+
 /**
  * Remove the directories bunc created, deepest first. A cgroup still holding processes
  * (EBUSY) is retried for up to `timeoutMs`: its last processes may be exiting.
