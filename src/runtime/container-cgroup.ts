@@ -19,7 +19,7 @@ export function makeCgroup(config: Spec, id: string): CgroupRecord {
 
 /** Set the limits and put `pid` in. On failure the caller kills `pid`, then destroys. */
 export function joinCgroup(record: CgroupRecord, config: Spec, pid: number): void {
-  applyResources(record, config.linux?.resources ?? {}, config.linux?.devices ?? []);
+  applyResources(record, config.linux?.resources ?? {});
   addProcess(record, pid);
 }
 
@@ -33,10 +33,9 @@ export interface ApplyOptions {
 export function applyResources(
   record: CgroupRecord,
   resources: LinuxResources,
-  devices: { type: string; major?: number; minor?: number }[],
   options: ApplyOptions = {},
 ): void {
-  const rules = options.skipDevices ? undefined : effectiveDeviceRules(resources.devices ?? [], devices);
+  const rules = options.skipDevices ? undefined : effectiveDeviceRules(resources.devices ?? []);
   const opts = { log: (msg: string) => log("debug", msg), current: options.current };
   if (record.version === "v2") {
     const writes = v2Writes(resources, opts);

@@ -17,6 +17,7 @@ import { compiledSeccomp } from "./seccomp-cache.ts";
 import { log } from "../log.ts";
 import { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
 import { detectCgroups } from "../linux/cgroups/detect.ts";
+import { oomKillCount } from "../linux/cgroups/stats.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { readConfigText } from "../spec/config-file.ts";
@@ -88,7 +89,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     const fifoFd = openRaw(fifoPath, O.PATH);
     opened.push(fifoFd);
     const [cliSock, stageSock] = socketPair();
-    opened.push(cliSock, stageSock);
+    opened.push(cliSock);
     const exeFd = readOnlySelf(linuxSys);
     opened.push(exeFd);
 
@@ -101,7 +102,12 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     ] as const;
     const spawn = (role: StageRole) =>
       Bun.spawn({ cmd: stageCommand(stageFd + 2), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
-    child = userns ? spawn("nsinit") : spawnInNamespaces(entries, () => spawn("init"));
+    try {
+      child = userns ? spawn("nsinit") : spawnInNamespaces(entries, () => spawn("init"));
+    } finally {
+      // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
+      closeFd(stageSock);
+    }
 
     // While the stage boots, load the schemas and check the config.
     const { parseConfig } = await import("../spec/validate-config.ts");
@@ -172,7 +178,12 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     store.write(record);
     if (req.pidFile) writePidFile(req.pidFile, initPid);
     return { record, child };
-  } catch (err) {
+  } catch (failure) {
+    let err = failure;
+    // An init that the container's own memory limit killed says nothing: say it for it.
+    if (cgroup && (oomKillCount(cgroup) ?? 0n) > 0n) {
+      err = new BuncError("config", `linux.resources.memory.limit: the container's init was killed by the OOM killer while setting up: the limit is too low (${messageOf(failure)})`);
+    }
     if (initPid > 0) sendSignal(initPid, 9);
     if (child && child.pid !== initPid) sendSignal(child.pid, 9);
     if (!has(entries, "mount") || cgroup) waitForExit(initPid || child?.pid);

@@ -53,10 +53,12 @@ export async function execProcessSpec(template: Process | undefined, flags: Exec
   if (flags.env.length) process.env = [...(base.env ?? []), ...flags.env];
   if (flags.user) {
     const { uid, gid } = parseUser(flags.user);
-    process.user = { ...process.user, uid, gid: gid ?? 0 };
+    // A bare UID keeps the process's gid, as runc does.
+    process.user = { ...process.user, uid, gid: gid ?? process.user?.gid ?? 0 };
   }
   if (flags.additionalGids.length) {
-    process.user = { uid: 0, gid: 0, ...process.user, additionalGids: flags.additionalGids.map((g) => parseId(g, "--additional-gids")) };
+    const extra = flags.additionalGids.map((g) => parseId(g, "--additional-gids"));
+    process.user = { uid: 0, gid: 0, ...process.user, additionalGids: [...(process.user?.additionalGids ?? []), ...extra] };
   }
   if (flags.caps.length) {
     for (const cap of flags.caps) if (!isCapabilityName(cap)) throw new BuncError("usage", `--cap: unknown capability ${JSON.stringify(cap)}`);

@@ -39,13 +39,24 @@ const nsInode = (pid: number | "self", name: string) => {
   }
 };
 
+async function blame<T>(source: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof BuncError && err.code === "config") throw new BuncError("usage", err.message.replace(/^config\.json: /, `${source}: `));
+    throw err;
+  }
+}
+
 export async function execInContainer(store: StateStore, req: ExecRequest): Promise<{ child: Subprocess; pid: number }> {
   const c = loadContainer(store, req.id);
   if (c.status === "stopped") throw new BuncError("state", `cannot exec in container "${req.id}": it is stopped`);
   if (c.status === "paused" && !req.ignorePaused) throw new BuncError("state", `cannot exec in container "${req.id}": it is paused (use --ignore-paused)`);
   const { checkProcess, parseProcessText } = await import("../spec/validate-config.ts");
-  const proc = await execProcessSpec(c.record.config.process, req.flags, parseProcessText);
-  checkProcess(proc, "process");
+  // Errors name what the user gave: the -p file, or the flags; never the bundle's config.json.
+  const source = req.flags.processFile ? (req.flags.processFile === "-" ? "--process (stdin)" : req.flags.processFile) : "exec";
+  const proc = await blame(source, () => execProcessSpec(c.record.config.process, req.flags, parseProcessText));
+  await blame(source, () => checkProcess(proc, "process"));
   if (proc.terminal || req.consoleSocket) throw new BuncError("unsupported", "exec --tty: terminals are not supported yet");
   if (proc.apparmorProfile) throw new BuncError("unsupported", "--apparmor: AppArmor is not supported yet");
   if (proc.selinuxLabel) throw new BuncError("unsupported", "--process-label: SELinux labels are not supported yet");
@@ -95,7 +106,11 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
     expect(cliSock, "ready", "the exec stage to set up the process", STAGE_TIMEOUT_MS);
     return { child, pid: child.pid };
   } catch (err) {
-    if (child) sendSignal(child.pid, 9);
+    if (child) {
+      // Reap it here: left to exit with us, it would linger as a zombie in the container.
+      sendSignal(child.pid, 9);
+      await child.exited;
+    }
     throw err;
   } finally {
     for (const fd of opened) closeFd(fd);

@@ -87,8 +87,8 @@ function currentReader(record: CgroupRecord): (file: string) => string | undefin
 }
 
 /** Write `resources` to a live cgroup; device rules only when the update names some. */
-function writeResources(record: CgroupRecord, resources: LinuxResources, config: Spec): void {
-  applyResources(record, resources, config.linux?.devices ?? [], { current: currentReader(record), skipDevices: !resources.devices });
+function writeResources(record: CgroupRecord, resources: LinuxResources): void {
+  applyResources(record, resources, { current: currentReader(record), skipDevices: !resources.devices });
 }
 
 /** v1 refuses a memory limit below what is in use with EBUSY: say so, with the numbers. */
@@ -119,11 +119,11 @@ export function updateContainer(store: StateStore, id: string, update: LinuxReso
   const toWrite = resourcesToWrite(recorded, update);
   if (!isEmpty(toWrite)) {
     try {
-      writeResources(cgroup, toWrite, config);
+      writeResources(cgroup, toWrite);
     } catch (err) {
       const restore = sameFields(recorded, toWrite) as LinuxResources;
       try {
-        if (!isEmpty(restore)) writeResources(cgroup, restore, config);
+        if (!isEmpty(restore)) writeResources(cgroup, restore);
       } catch (again) {
         log("warning", `update of container "${id}" failed and its old limits could not all be restored: ${messageOf(again)}`);
       }

@@ -6,12 +6,15 @@ import { boolOption, intOption, listOption, stringOption } from "../args.ts";
 import { sendSignal } from "../../../ffi/io.ts";
 import { writePidFile } from "../../runtime/create.ts";
 import { execInContainer } from "../../runtime/exec.ts";
+import { BuncError } from "../../errors.ts";
 import type { CommandContext } from "./context.ts";
 
 const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
 export async function exec(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
+  if (listOption(o, "cgroup").length) throw new BuncError("unsupported", "exec --cgroup: sub-cgroups are not supported yet");
+  if (stringOption(o, "pidfd-socket")) throw new BuncError("unsupported", "exec --pidfd-socket is not supported yet");
   const { child, pid } = await execInContainer(ctx.store, {
     id: ctx.positionals[0]!,
     flags: {

@@ -61,7 +61,7 @@ describe("the program decides as v1 does", () => {
   const cases: Record<string, DeviceRule[]> = {
     "allow all": [],
     "deny all": [rule(false, "a", -1, -1)],
-    "usual container": effectiveDeviceRules([{ allow: false, access: "rwm" }], [{ type: "c", major: 10, minor: 200 }, { type: "b", major: 8, minor: 0 }]),
+    "usual container": effectiveDeviceRules([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, { allow: true, type: "b", major: 8, minor: 0, access: "rwm" }]),
     "deny one read": [rule(false, "c", 1, 5, "r")],
     "deny partial access, wildcards": [rule(false, "c", 1, -1, "rw"), rule(false, "b", -1, 0, "m"), rule(false, "c", -1, -1, "w")],
     "allow partial, O_RDWR needs one exception": [rule(false, "a", -1, -1), rule(true, "c", 1, -1, "r"), rule(true, "c", 1, 3, "w"), rule(true, "b", 8, 0, "rm")],

@@ -28,7 +28,7 @@ describe("end state", () => {
   });
 
   test("the usual container: deny all, then the default devices", () => {
-    const s = emulateDeviceRules(effectiveDeviceRules([{ allow: false, access: "rwm" }], [{ type: "c", major: 10, minor: 200 }]));
+    const s = emulateDeviceRules(effectiveDeviceRules([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }]));
     expect(s.defaultAllow).toBe(false);
     expect(s.rules).toContainEqual({ type: "c", major: -1, minor: -1, access: "m" });
     expect(s.rules).toContainEqual({ type: "b", major: -1, minor: -1, access: "m" });

@@ -1,6 +1,7 @@
 // Device access rules for the devices cgroup (v1 lists, v2 eBPF program). What a container
 // gets: the config's rules in order (usually starting with deny-all), then access to the
-// default devices bunc creates and to linux.devices, as runc does.
+// default devices bunc creates, as runc does. A linux.devices node is made, but opening it
+// takes an allow rule of its own in linux.resources.devices.
 export interface DeviceRule {
   allow: boolean;
   /** "a" (all), "c" or "b". */
@@ -28,13 +29,7 @@ const DEFAULT_ALLOWED: DeviceRule[] = [
   { allow: true, type: "c", major: 136, minor: -1, access: "rwm" },
 ];
 
-export interface ConfigDevice {
-  type: string;
-  major?: number;
-  minor?: number;
-}
-
-export function effectiveDeviceRules(rules: Partial<DeviceRule>[], devices: ConfigDevice[]): DeviceRule[] {
+export function effectiveDeviceRules(rules: Partial<DeviceRule>[]): DeviceRule[] {
   const fromConfig = rules.map((r) => ({
     allow: r.allow ?? false,
     type: r.type ?? "a",
@@ -42,10 +37,7 @@ export function effectiveDeviceRules(rules: Partial<DeviceRule>[], devices: Conf
     minor: r.minor ?? -1,
     access: r.access ?? "rwm",
   }));
-  const forDevices = devices
-    .filter((d) => d.type !== "p")
-    .map((d) => ({ allow: true, type: d.type === "b" ? "b" : "c", major: d.major ?? -1, minor: d.minor ?? -1, access: "rwm" }));
-  return [...fromConfig, ...DEFAULT_ALLOWED, ...forDevices];
+  return [...fromConfig, ...DEFAULT_ALLOWED];
 }
 
 /** A rule in the devices.allow/deny syntax: "c 1:3 rwm", "a *:* rwm". */

@@ -75,7 +75,7 @@ describe.skipIf(!usable)("cgroup v2 device programs (root)", () => {
     const dir = newCgroup();
     const nodes = mkdtempSync(join(tmpdir(), "bunc-devices-"));
     try {
-      applyV2Devices(dir, effectiveDeviceRules([{ allow: false, access: "rwm" }], []));
+      applyV2Devices(dir, effectiveDeviceRules([{ allow: false, access: "rwm" }]));
       const { out } = inCgroup(
         dir,
         [

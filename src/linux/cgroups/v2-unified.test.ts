@@ -22,7 +22,7 @@ afterEach(async () => {
     try {
       destroyCgroup(r);
     } catch {
-      for (const d of [...r.created].reverse()) rmdirSync(d, { recursive: false });
+      for (const d of [...r.created].reverse()) rmdirSync(d);
     }
   }
 });
