@@ -33,6 +33,8 @@ export interface RootfsPlan {
   /** process.cwd: made here, before the root may turn read-only. */
   cwd: string;
   sysctl: Record<string, string>;
+  /** Runs after every mount is in place, before the root changes (createRuntime hooks). */
+  beforePivot?: () => void;
   /** Without a cgroup namespace: the container's cgroup dirs, bound in place of cgroup mounts. */
   cgroupDirs?: Record<string, string>;
 }
@@ -95,6 +97,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
   } finally {
     sys.close(rootFd);
   }
+  plan.beforePivot?.();
   // Without a mount namespace the host's mount table is shared: no pivot, a plain chroot.
   if (!plan.mountNamespace) {
     sys.chroot(plan.rootfs);

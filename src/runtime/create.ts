@@ -24,7 +24,8 @@ import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { namespaceOf } from "./container.ts";
-import { expect, send } from "./stages/channel.ts";
+import { expect, receiveChecked, send } from "./stages/channel.ts";
+import { hookState, runHooks } from "./hooks.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
@@ -159,7 +160,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       hostPid: initPid,
     };
     send(cliSock, plan as never);
-    expect(cliSock, "ready", "the init to set up the container", READY_TIMEOUT_MS);
+    awaitReady(cliSock, config, req.id, initPid, bundle);
 
     const record: ContainerRecord = {
       id: req.id,
@@ -199,6 +200,19 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     throw err;
   } finally {
     for (const fd of opened) closeFd(fd);
+  }
+}
+
+/** Wait for {ready}, running prestart and createRuntime hooks when the init asks for them. */
+function awaitReady(sock: number, config: Spec, id: string, pid: number, bundle: string): void {
+  for (;;) {
+    const message = receiveChecked(sock, "the init to set up the container", READY_TIMEOUT_MS);
+    if (message.type === "ready") return;
+    if (message.type !== "hooks") throw new BuncError("stage", `the init sent ${message.type}, not ready`);
+    const state = hookState(config, id, "created", pid, bundle);
+    runHooks(config, "prestart", state);
+    runHooks(config, "createRuntime", state);
+    send(sock, { type: "hooks-done" });
   }
 }
 

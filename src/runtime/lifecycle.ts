@@ -8,6 +8,8 @@ import { loadContainer, signalContainer, waitGone, type Container } from "./cont
 import { destroyCgroup } from "../linux/cgroups/cgroup.ts";
 import { setFrozen } from "../linux/cgroups/freezer.ts";
 import { sharesHostMounts, unmountRootfs } from "./host-mounts.ts";
+import { hookState, runHooksWarning } from "./hooks.ts";
+import { log } from "../log.ts";
 import { isAlive } from "./proc-stat.ts";
 import { canDelete, canKill, canPause, canResume, canStart } from "./status.ts";
 import { EXEC_FIFO, type StateStore } from "./state-store.ts";
@@ -51,6 +53,10 @@ export function startContainer(store: StateStore, id: string): Container {
   try {
     unlinkSync(fifo);
   } catch {}
+  // The process has started: poststart hooks, whose failures are warnings only.
+  for (const failure of runHooksWarning(c.record.config, "poststart", hookState(c.record.config, id, "running", c.record.pid, c.record.bundle))) {
+    log("warning", failure);
+  }
   return { ...c, status: "running" };
 }
 
@@ -73,6 +79,9 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
   // container's too (and keep its cgroup busy).
   if (c.record.sharedPidNamespace || c.record.cgroup) signalContainer(c, 9, true);
   if (c.record.cgroup) destroyCgroup(c.record.cgroup);
+  for (const failure of runHooksWarning(c.record.config, "poststop", hookState(c.record.config, id, "stopped", undefined, c.record.bundle))) {
+    log("warning", failure);
+  }
   if (sharesHostMounts(c.record.config)) unmountRootfs(c.record.rootfs);
   store.remove(id);
 }

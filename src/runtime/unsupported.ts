@@ -22,7 +22,6 @@ export function refuseUnsupported(config: Spec, consoleSocket?: string): void {
     ["process.ioPriority", config.process?.ioPriority, "ioPriority is not supported yet"],
     ["process.execCPUAffinity", config.process?.execCPUAffinity, "execCPUAffinity is not supported yet"],
     ["linux.timeOffsets", config.linux?.timeOffsets, "time namespace offsets are not supported yet"],
-    ["hooks", config.hooks, "hooks are not supported yet"],
   ];
   for (const [field, value, why] of checks) {
     if (present(value)) throw new BuncError("unsupported", `${field}: ${why}`);

@@ -3,7 +3,7 @@ import { CAPABILITIES } from "../../linux/capabilities.ts";
 import { KNOWN_MOUNT_OPTIONS } from "../../linux/mount-options.ts";
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../../linux/seccomp/compile.ts";
 import { SECCOMP_ARCHES } from "../../linux/seccomp/tables/index.ts";
-import { NAMESPACE_TYPES } from "../../spec/runtime-config.ts";
+import { HOOK_NAMES, NAMESPACE_TYPES } from "../../spec/runtime-config.ts";
 import { print, type CommandContext } from "./context.ts";
 
 /** What this bunc applies (runtime-spec features.md): only what it really does. */
@@ -11,7 +11,7 @@ export function featuresDocument() {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: "1.3.0",
-    hooks: [],
+    hooks: [...HOOK_NAMES],
     mountOptions: KNOWN_MOUNT_OPTIONS,
     linux: {
       namespaces: [...NAMESPACE_TYPES],

@@ -9,7 +9,10 @@
 //   writes uid/gid maps
 //   ─── {maps-written} ──────▶  unshare(others), spawn init
 //   ◀── {init-pid, pid} ─────   exits (or waits for init when `run` is in the foreground)
-//   ─── {init plan} ─────────────────────────────────────────────▶  rootfs, mounts, pivot
+//   ─── {init plan} ─────────────────────────────────────────────▶  namespaces, mounts
+//   ◀── {hooks} (only with prestart/createRuntime hooks) ────────
+//   runs those hooks
+//   ─── {hooks-done} ────────────────────────────────────────────▶  createContainer hooks, pivot
 //   ◀── {ready} or {error} ──────────────────────────────────────   waits on exec.fifo
 //
 // Every wait on the CLI side has a timeout and checks that the stage is still alive.
@@ -83,13 +86,19 @@ export function receive(fd: number, what: string, timeoutMs?: number): Message {
   return message as Message;
 }
 
-/** Receive and turn a stage's `{type: "error"}` into a thrown BuncError; check the type. */
-export function expect(fd: number, type: string, what: string, timeoutMs?: number): Message {
+/** Receive, turning a stage's `{type: "error"}` into a thrown BuncError. */
+export function receiveChecked(fd: number, what: string, timeoutMs?: number): Message {
   const message = receive(fd, what, timeoutMs);
   if (message.type === "error") {
     const e = message as StageError;
     throw new BuncError((e.code as BuncError["code"]) ?? "stage", e.message, e.errno);
   }
+  return message;
+}
+
+/** receiveChecked, and the message must be of `type`. */
+export function expect(fd: number, type: string, what: string, timeoutMs?: number): Message {
+  const message = receiveChecked(fd, what, timeoutMs);
   if (message.type !== type) throw new BuncError("stage", `${what}: expected ${type}, got ${message.type}`);
   return message;
 }

@@ -12,7 +12,8 @@ import { lookPath } from "../../linux/exec-path.ts";
 import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
 import { connectListener, installSeccomp } from "../../linux/seccomp/install.ts";
-import { receive, send } from "./channel.ts";
+import { expect, receive, send } from "./channel.ts";
+import { hasHooks, hookState, runHooks } from "../hooks.ts";
 import { INIT_NAMESPACES, type InitPlan } from "./plans.ts";
 import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
 
@@ -21,8 +22,21 @@ export function errorMessage(err: unknown) {
   return { type: "error", message: messageOf(err), code: e?.code ?? "stage", errno: e?.errno };
 }
 
+/**
+ * The hooks due once the mounts are in place: prestart and createRuntime run by the CLI in
+ * the runtime's namespaces (we ask and wait), then createContainer here, in the container's.
+ */
+function createHooks(plan: InitPlan, stageFd: number): void {
+  const config = plan.config;
+  if (hasHooks(config, "prestart") || hasHooks(config, "createRuntime")) {
+    send(stageFd, { type: "hooks", phase: "createRuntime" });
+    expect(stageFd, "hooks-done", "the runtime's hooks");
+  }
+  runHooks(config, "createContainer", hookState(config, plan.id, "created", plan.hostPid, plan.bundle));
+}
+
 /** Everything up to {ready}: returns the resolved program path. */
-export function prepareContainer(sys: Sys, plan: InitPlan): string {
+export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string {
   const config = plan.config;
   const proc = config.process!;
   if (proc.oomScoreAdj !== undefined) {
@@ -58,6 +72,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan): string {
     cwd: proc.cwd || "/",
     sysctl: config.linux?.sysctl ?? {},
     cgroupDirs: has(entries, "cgroup") ? undefined : plan.cgroupDirs,
+    beforePivot: () => createHooks(plan, stageFd),
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);
@@ -133,7 +148,7 @@ export function runInit(sys: Sys = linuxSys): never {
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
     seccomp = seccompInstaller(sys, plan, plan.seccomp && connectListener(plan.seccomp));
     sys.umask(0);
-    program = prepareContainer(sys, plan);
+    program = prepareContainer(sys, plan, stageFd);
     applyProcessIdentity(sys, plan, seccomp);
     send(stageFd, { type: "ready" });
   } catch (err) {
@@ -149,6 +164,7 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.close(fifo);
     sys.close(procFdDir);
     sys.close(plan.fifoFd);
+    runHooks(plan.config, "startContainer", hookState(plan.config, plan.id, "created", plan.hostPid, plan.bundle));
     return execProcess(sys, plan, program, seccomp);
   } catch (err) {
     writeSync(2, `bunc: ${messageOf(err)}\n`);
