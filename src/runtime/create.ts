@@ -25,7 +25,7 @@ import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { namespaceOf } from "./container.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
-import { hookState, runHooks } from "./hooks.ts";
+import { hookState, runHooks, runHooksWarning } from "./hooks.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
@@ -82,6 +82,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   const opened: number[] = [];
   let child: Subprocess | undefined;
   let initPid = 0;
+  let config: Spec | undefined;
   let cgroup: CgroupRecord | undefined;
   try {
     const fifoPath = join(dir, EXEC_FIFO);
@@ -112,7 +113,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
 
     // While the stage boots, load the schemas and check the config.
     const { parseConfig } = await import("../spec/validate-config.ts");
-    const config = parseConfig(text, file);
+    config = parseConfig(text, file);
     checkCreatable(config, req.consoleSocket);
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await compiledSeccomp(store.root, config.linux.seccomp) : undefined;
@@ -197,6 +198,10 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       }
     }
     store.remove(req.id);
+    // The container is destroyed: its poststop hooks run, as after any delete (runtime.md).
+    if (config && initPid > 0) {
+      for (const warning of runHooksWarning(config, "poststop", hookState(config, req.id, "stopped", undefined, bundle))) log("warning", warning);
+    }
     throw err;
   } finally {
     for (const fd of opened) closeFd(fd);

@@ -38,13 +38,23 @@ function runOne(hook: Hook, field: string, state: HookState): void {
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,
       killSignal: "SIGKILL",
       cwd: "/",
+      // Its own process group, so a timeout takes its children too (below).
+      detached: true,
     });
   } catch (err) {
     throw new BuncError("system", `${field} (${hook.path}): cannot run: ${(err as Error).message}`);
   }
   if (result.exitCode === 0) return;
+  const timedOut = hook.timeout !== undefined && result.signalCode === "SIGKILL";
+  if (timedOut) {
+    try {
+      process.kill(-result.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  }
   const why = result.signalCode
-    ? hook.timeout && result.signalCode === "SIGKILL"
+    ? timedOut
       ? `timed out after ${hook.timeout}s`
       : `killed by ${result.signalCode}`
     : `exited with status ${result.exitCode}`;

@@ -14,7 +14,8 @@ import { isAlive } from "./proc-stat.ts";
 import { canDelete, canKill, canPause, canResume, canStart } from "./status.ts";
 import { EXEC_FIFO, type StateStore } from "./state-store.ts";
 
-const START_TIMEOUT_MS = 30_000;
+// startContainer hooks run inside this wait: leave them their own timeouts.
+const START_TIMEOUT_MS = 300_000;
 
 export function startContainer(store: StateStore, id: string): Container {
   const c = loadContainer(store, id);
@@ -26,29 +27,47 @@ export function startContainer(store: StateStore, id: string): Container {
   } catch {
     throw new BuncError("state", `cannot start container "${id}": it was already started`);
   }
+  let answer = "";
   try {
-    // Opening the fifo for reading releases the init's blocked open for writing; it then
-    // writes one byte, within microseconds. Retry with short sleeps (no poll(2): `start`
-    // should not pay for loading libc bindings) and notice a dead init.
+    // Opening the fifo for reading releases the init's blocked open for writing. It answers
+    // once the startContainer hooks ran, and its end closes when the process is exec'd.
+    // Read with short sleeps (no poll(2): `start` should not pay for loading libc bindings)
+    // and notice a dead init.
     const deadline = Date.now() + START_TIMEOUT_MS;
-    const buf = Buffer.alloc(1);
+    const buf = Buffer.alloc(4096);
     for (let attempt = 0; ; attempt++) {
       let n: number | undefined;
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        n = readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
       }
-      if (n === 1) break;
-      // Nothing yet: the init has not opened its end, or another start took the byte (it
-      // then removes the fifo).
-      if (!existsSync(fifo)) throw new BuncError("state", `cannot start container "${id}": it was already started`);
-      if (!isAlive(c.record.pid, c.record.pidStartTime)) throw new BuncError("state", `cannot start container "${id}": its init exited`);
+      if (n) {
+        answer += buf.toString("utf8", 0, n);
+        continue;
+      }
+      // EOF once answered: the process is exec'd (or the init gave up).
+      if (n === 0 && answer !== "") break;
+      // Nothing yet: the init has not opened its end, or another start took it (and then
+      // removes the fifo).
+      if (answer === "" && !existsSync(fifo)) throw new BuncError("state", `cannot start container "${id}": it was already started`);
+      if (!isAlive(c.record.pid, c.record.pidStartTime)) {
+        if (answer !== "") break;
+        throw new BuncError("state", `cannot start container "${id}": its init exited`);
+      }
       if (Date.now() > deadline) throw new BuncError("stage", `timed out starting container "${id}"`);
       Bun.sleepSync(attempt < 20 ? 0.1 : 5);
     }
   } finally {
     closeSync(fd);
+  }
+  if (answer !== "0") {
+    try {
+      unlinkSync(fifo);
+    } catch {}
+    // "E…" before the exec, or "0E…" when the exec itself failed.
+    const why = answer.replace(/^0?E?/, "").replace(/^bunc: /, "").trim() || "its init exited";
+    throw new BuncError("stage", `cannot start container "${id}": ${why}`);
   }
   try {
     unlinkSync(fifo);

@@ -157,17 +157,23 @@ export function runInit(sys: Sys = linuxSys): never {
     } catch {}
     process.exit(exitCodeFor(err));
   }
+  // `start` speaks with us through exec.fifo: its open for reading releases ours for writing;
+  // we answer "0" once the startContainer hooks passed, or "E" and the reason; our end is
+  // close-on-exec, so `start` sees EOF exactly when the process has been exec'd (or we died).
+  let fifo: number | undefined;
   try {
-    // Blocks until `start` opens the fifo for reading.
-    const fifo = sys.openat(procFdDir, String(plan.fifoFd), O.WRONLY | O.CLOEXEC);
-    writeSync(fifo, "0");
-    sys.close(fifo);
+    fifo = sys.openat(procFdDir, String(plan.fifoFd), O.WRONLY | O.CLOEXEC);
     sys.close(procFdDir);
     sys.close(plan.fifoFd);
     runHooks(plan.config, "startContainer", hookState(plan.config, plan.id, "created", plan.hostPid, plan.bundle));
+    writeSync(fifo, "0");
     return execProcess(sys, plan, program, seccomp);
   } catch (err) {
-    writeSync(2, `bunc: ${messageOf(err)}\n`);
+    const message = `bunc: ${messageOf(err)}\n`;
+    try {
+      if (fifo !== undefined) writeSync(fifo, `E${message}`);
+    } catch {}
+    writeSync(2, message);
     process.exit(exitCodeFor(err));
   }
 }
