@@ -125,9 +125,9 @@ const CASES: Case[] = [
     names: () => ["linux.intelRdt"],
   },
   {
-    name: "unsupported hooks",
-    bundle: { config: { hooks: { prestart: [{ path: "/bin/true" }] } } },
-    names: () => ["hooks"],
+    name: "unsupported process.terminal",
+    bundle: { config: { process: { terminal: true } } },
+    names: () => ["process.terminal"],
   },
   {
     name: "a mount source that does not exist",
