@@ -53,6 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
       print(usageText(parsed.command === "help" ? parsed.positionals[0] : parsed.command));
       return 0;
     }
+    // The kernel's wait for a first cgroup migration is long: start it before anything loads.
+    if (parsed.command === "create" || parsed.command === "run") (await import("../linux/cgroups/migration-warmup.ts")).warmUpMigration();
     const load = COMMANDS[parsed.command];
     if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);

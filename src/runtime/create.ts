@@ -16,7 +16,6 @@ import type { Spec } from "../spec/runtime-config.ts";
 import { compiledSeccomp } from "./seccomp-cache.ts";
 import { log } from "../log.ts";
 import { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
-import { detectCgroups } from "../linux/cgroups/detect.ts";
 import { oomKillCount } from "../linux/cgroups/stats.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
@@ -73,7 +72,7 @@ function earlyNamespaces(doc: unknown): NamespaceEntry[] {
 }
 
 export async function createContainer(store: StateStore, req: CreateRequest): Promise<Created> {
-  const warm = warmUpMigration(detectCgroups());
+  const warm = warmUpMigration();
   const bundle = resolve(req.bundle);
   const { file, text } = readConfigText(bundle);
   const entries = earlyNamespaces(parseJsonText(text, file));

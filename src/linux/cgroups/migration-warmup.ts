@@ -5,9 +5,17 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ownCgroups } from "./cgroups-path.ts";
-import type { CgroupHost } from "./detect.ts";
+import { detectCgroups, type CgroupHost } from "./detect.ts";
 
-export function warmUpMigration(host: CgroupHost): Promise<void> {
+let pending: Promise<void> | undefined;
+
+/** Start the warm-up once; later calls return the same wait. */
+export function warmUpMigration(host: CgroupHost = detectCgroups()): Promise<void> {
+  pending ??= startWarmUp(host);
+  return pending;
+}
+
+function startWarmUp(host: CgroupHost): Promise<void> {
   const pids = host.v1.get("pids") ?? host.v1.get("memory") ?? host.unified;
   const own = ownCgroups().get(host.v1.has("pids") ? "pids" : host.v1.has("memory") ? "memory" : "");
   if (!pids || own === undefined) return Promise.resolve();
