@@ -11,26 +11,20 @@ import { closeFd, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.t
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
-import { writeIdMaps } from "../linux/user-namespace.ts";
 import type { Spec } from "../spec/runtime-config.ts";
-import { compiledSeccomp } from "./seccomp-cache.ts";
 import { log } from "../log.ts";
-import { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
-import { oomKillCount } from "../linux/cgroups/stats.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
+type Setup = typeof import("./create-setup.ts");
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
-import { namespaceOf } from "./container.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
-import { hookState, runHooks, runHooksWarning } from "./hooks.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
-import { unmountRootfs } from "./host-mounts.ts";
 
 export interface CreateRequest {
   id: string;
@@ -82,6 +76,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   let child: Subprocess | undefined;
   let initPid = 0;
   let config: Spec | undefined;
+  let setup: Setup | undefined;
   let cgroup: CgroupRecord | undefined;
   try {
     const fifoPath = join(dir, EXEC_FIFO);
@@ -110,12 +105,13 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       closeFd(stageSock);
     }
 
-    // While the stage boots, load the schemas and check the config.
-    const { parseConfig } = await import("../spec/validate-config.ts");
+    // While the stage boots, load the schemas and the rest of create, and check the config.
+    const [{ parseConfig }, loaded] = await Promise.all([import("../spec/validate-config.ts"), import("./create-setup.ts")]);
+    setup = loaded;
     config = parseConfig(text, file);
     checkCreatable(config, req.consoleSocket);
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
-    const seccomp = config.linux?.seccomp ? await compiledSeccomp(store.root, config.linux.seccomp) : undefined;
+    const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
 
     if (userns) {
@@ -128,7 +124,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       send(cliSock, plan as never);
       expect(cliSock, "userns-ready", "nsinit to enter the user namespace", STAGE_TIMEOUT_MS);
       if (!entries.find((e) => e.type === "user")?.path) {
-        writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
+        setup.writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
       }
       send(cliSock, { type: "maps-written" });
       initPid = Number(expect(cliSock, "init-pid", "nsinit to start the init", STAGE_TIMEOUT_MS).pid);
@@ -140,8 +136,8 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
     // Into its cgroup before it goes on: everything it does from here is charged there.
     await warm;
-    cgroup = makeCgroup(config, req.id);
-    joinCgroup(cgroup, config, initPid);
+    cgroup = setup.makeCgroup(config, req.id);
+    setup.joinCgroup(cgroup, config, initPid);
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -160,7 +156,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       hostPid: initPid,
     };
     send(cliSock, plan as never);
-    awaitReady(cliSock, config, req.id, initPid, bundle);
+    awaitReady(cliSock, config, req.id, initPid, bundle, setup);
 
     const record: ContainerRecord = {
       id: req.id,
@@ -171,9 +167,9 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       created: new Date().toISOString(),
       owner: ownerName(),
       config,
-      pidNamespace: namespaceOf(initPid, "pid"),
+      pidNamespace: setup.namespaceOf(initPid, "pid"),
       sharedPidNamespace: !isNew(entries, "pid"),
-      mountNamespace: isNew(entries, "mount") ? namespaceOf(initPid, "mnt") : undefined,
+      mountNamespace: isNew(entries, "mount") ? setup.namespaceOf(initPid, "mnt") : undefined,
       cgroup,
     };
     store.write(record);
@@ -182,24 +178,24 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
   } catch (failure) {
     let err = failure;
     // An init that the container's own memory limit killed says nothing: say it for it.
-    if (cgroup && (oomKillCount(cgroup) ?? 0n) > 0n) {
+    if (cgroup && setup && (setup.oomKillCount(cgroup) ?? 0n) > 0n) {
       err = new BuncError("config", `linux.resources.memory.limit: the container's init was killed by the OOM killer while setting up: the limit is too low (${messageOf(failure)})`);
     }
     if (initPid > 0) sendSignal(initPid, 9);
     if (child && child.pid !== initPid) sendSignal(child.pid, 9);
     if (!has(entries, "mount") || cgroup) waitForExit(initPid || child?.pid);
-    if (!has(entries, "mount")) unmountRootfs(rootfsOf(bundle, text));
-    if (cgroup) {
+    if (!has(entries, "mount")) (setup ?? (await import("./create-setup.ts"))).unmountRootfs(rootfsOf(bundle, text));
+    if (cgroup && setup) {
       try {
-        destroyCgroup(cgroup);
+        setup.destroyCgroup(cgroup);
       } catch (cleanup) {
         log("warning", `after a failed create: ${messageOf(cleanup)}`);
       }
     }
     store.remove(req.id);
     // The container is destroyed: its poststop hooks run, as after any delete (runtime.md).
-    if (config && initPid > 0) {
-      for (const warning of runHooksWarning(config, "poststop", hookState(config, req.id, "stopped", undefined, bundle))) log("warning", warning);
+    if (config && setup && initPid > 0) {
+      for (const warning of setup.runHooksWarning(config, "poststop", setup.hookState(config, req.id, "stopped", undefined, bundle))) log("warning", warning);
     }
     throw err;
   } finally {
@@ -208,7 +204,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
 }
 
 /** Wait for {ready}, running prestart and createRuntime hooks when the init asks for them. */
-function awaitReady(sock: number, config: Spec, id: string, pid: number, bundle: string): void {
+function awaitReady(sock: number, config: Spec, id: string, pid: number, bundle: string, { hookState, runHooks }: Setup): void {
   for (;;) {
     const message = receiveChecked(sock, "the init to set up the container", READY_TIMEOUT_MS);
     if (message.type === "ready") return;

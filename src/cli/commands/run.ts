@@ -5,7 +5,6 @@ import { constants } from "node:os";
 import { boolOption } from "../args.ts";
 import { sendSignal } from "../../../ffi/io.ts";
 import { createContainer } from "../../runtime/create.ts";
-import { deleteContainer, startContainer } from "../../runtime/lifecycle.ts";
 import { createRequest } from "./create.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -14,7 +13,10 @@ const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2
 export async function run(ctx: CommandContext): Promise<number> {
   const detach = boolOption(ctx.options, "detach");
   const id = ctx.positionals[0]!;
+  // Loaded while create waits for the init, not before it is spawned.
+  const lifecycle = import("../../runtime/lifecycle.ts");
   const { record, child } = await createContainer(ctx.store, createRequest(ctx, !detach));
+  const { deleteContainer, startContainer } = await lifecycle;
   const forward = (name: (typeof FORWARDED)[number]) => () => sendSignal(record.pid, constants.signals[name]);
   const handlers = FORWARDED.map((name) => [name, forward(name)] as const);
   if (!detach) for (const [name, h] of handlers) process.on(name, h);

@@ -1,0 +1,9 @@
+// What `create` needs only once the init is spawned, loaded then: while these modules load,
+// the init boots on the other core.
+export { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
+export { oomKillCount } from "../linux/cgroups/stats.ts";
+export { compiledSeccomp } from "./seccomp-cache.ts";
+export { hookState, runHooks, runHooksWarning } from "./hooks.ts";
+export { writeIdMaps } from "../linux/user-namespace.ts";
+export { namespaceOf } from "./container.ts";
+export { unmountRootfs } from "./host-mounts.ts";
