@@ -6,24 +6,19 @@ import { writeSync } from "node:fs";
 import { AT_FDCWD, CLONE, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
-import { applyCredentials, applyRlimits } from "../../linux/credentials.ts";
 import { lookPath } from "../../linux/exec-path.ts";
-import { connectListener, installSeccomp } from "../../linux/seccomp/install.ts";
+import { connectListener } from "../../linux/seccomp/install.ts";
+import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
 import { receive, send } from "./channel.ts";
 import { errorMessage } from "./init.ts";
 import type { ExecPlan } from "./plans.ts";
 import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
 
-const exitCodeFor = (err: unknown) => {
-  const code = (err as BuncError).code;
-  return code === "exec-not-found" ? 127 : code === "exec-denied" ? 126 : 255;
-};
-
 export function runExecStage(sys: Sys = linuxSys): never {
   const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
   let plan: ExecPlan;
   let program: string;
-  let seccomp: (status: string) => void;
+  let setup: ProcessSetup;
   try {
     assertSingleThreaded("exec");
     // Not dumpable until execve: container processes cannot ptrace us (CVE-2016-9962).
@@ -44,34 +39,20 @@ export function runExecStage(sys: Sys = linuxSys): never {
       throw new BuncError("config", `process.cwd: ${proc.cwd}: ${messageOf(err)}`);
     }
     program = lookPath(proc.args![0]!, proc.env ?? []);
-    seccomp = (status) =>
-      plan.seccomp &&
-      installSeccomp(sys, plan.seccomp, agent, { ociVersion: plan.ociVersion, id: plan.id, pid: process.pid, bundle: plan.bundle, annotations: plan.annotations }, status);
-    applyRlimits(sys, proc.rlimits ?? []);
-    if (!proc.noNewPrivileges) {
-      sys.closeFromOnExec(3 + plan.preserveFds);
-      seccomp("running");
-    }
-    const user = proc.user ?? { uid: 0, gid: 0 };
-    applyCredentials(sys, user, proc.capabilities, plan.setgroupsAllowed);
-    sys.umask(user.umask ?? 0o022);
-    if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
+    const state = { ociVersion: plan.ociVersion, id: plan.id, pid: process.pid, bundle: plan.bundle, annotations: plan.annotations };
+    setup = { process: proc, preserveFds: plan.preserveFds, setgroupsAllowed: plan.setgroupsAllowed, seccomp: seccompStep(sys, plan.seccomp, agent, state) };
+    applyIdentity(sys, setup, "running");
     send(stageFd, { type: "ready" });
   } catch (err) {
     try {
       send(stageFd, errorMessage(err));
     } catch {}
-    process.exit(exitCodeFor(err));
+    process.exit(stageExitCode(err, 255));
   }
   try {
-    sys.resetSignals();
-    if (plan.process.noNewPrivileges) {
-      sys.closeFromOnExec(3 + plan.preserveFds);
-      seccomp("running");
-    }
-    return sys.execve(program, plan.process.args!, plan.process.env ?? []);
+    return execInto(sys, setup, program);
   } catch (err) {
     writeSync(2, `bunc: ${messageOf(err)}\n`);
-    process.exit(exitCodeFor(err));
+    process.exit(stageExitCode(err, 255));
   }
 }

@@ -7,11 +7,11 @@ import { writeFileSync, writeSync } from "node:fs";
 import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
-import { applyCredentials, applyRlimits } from "../../linux/credentials.ts";
 import { lookPath } from "../../linux/exec-path.ts";
 import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
-import { connectListener, installSeccomp } from "../../linux/seccomp/install.ts";
+import { connectListener } from "../../linux/seccomp/install.ts";
+import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
 import { expect, receive, send } from "./channel.ts";
 import { hasHooks, hookState, runHooks } from "../hooks.ts";
 import { INIT_NAMESPACES, type InitPlan } from "./plans.ts";
@@ -80,64 +80,12 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string 
   return lookPath(proc.args![0]!, proc.env ?? []);
 }
 
-/** Installs the config's filter (if any), reporting `status` to a notify agent. */
-type SeccompStep = (status: string) => void;
-
-function seccompInstaller(sys: Sys, plan: InitPlan, agent: number | undefined): SeccompStep {
-  return (status) =>
-    plan.seccomp &&
-    installSeccomp(sys, plan.seccomp, agent, {
-      ociVersion: plan.config.ociVersion,
-      id: plan.id,
-      pid: plan.hostPid,
-      bundle: plan.bundle,
-      annotations: (plan.config.annotations ?? {}) as Record<string, string>,
-    }, status);
-}
-
-/**
- * Before {ready}: rlimits, identity and privileges, as runc applies them, so a config the
- * kernel refuses (a capability outside our bounding set, say) fails `create`, not `start`.
- * Without no_new_privs a filter needs CAP_SYS_ADMIN: it is installed here, while we have it,
- * after our fds are marked close-on-exec (a profile need not allow close_range).
- */
-export function applyProcessIdentity(sys: Sys, plan: InitPlan, seccomp: SeccompStep): void {
-  const proc = plan.config.process!;
-  applyRlimits(sys, proc.rlimits ?? []);
-  if (!proc.noNewPrivileges) {
-    sys.closeFromOnExec(3 + plan.preserveFds);
-    seccomp("creating");
-  }
-  const user = proc.user ?? { uid: 0, gid: 0 };
-  applyCredentials(sys, user, proc.capabilities, plan.setgroupsAllowed);
-  sys.umask(user.umask ?? 0o022);
-  if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
-}
-
-/** From start to execve; with no_new_privs the filter is the very last step. Never returns. */
-export function execProcess(sys: Sys, plan: InitPlan, program: string, seccomp: SeccompStep): never {
-  const proc = plan.config.process!;
-  sys.resetSignals();
-  // Without no_new_privs this was done before the filter went in (everything opened since
-  // is close-on-exec already).
-  if (proc.noNewPrivileges) {
-    sys.closeFromOnExec(3 + plan.preserveFds);
-    seccomp("running");
-  }
-  return sys.execve(program, proc.args!, proc.env ?? []);
-}
-
-const exitCodeFor = (err: unknown) => {
-  const code = (err as BuncError).code;
-  return code === "exec-not-found" ? 127 : code === "exec-denied" ? 126 : 1;
-};
-
 export function runInit(sys: Sys = linuxSys): never {
   const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
   let plan: InitPlan;
   let program: string;
   let procFdDir: number;
-  let seccomp: SeccompStep;
+  let setup: ProcessSetup;
   try {
     assertSingleThreaded("init");
     // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
@@ -146,16 +94,24 @@ export function runInit(sys: Sys = linuxSys): never {
     // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
     // directory from the host's procfs, which the pivot is about to hide.
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
-    seccomp = seccompInstaller(sys, plan, plan.seccomp && connectListener(plan.seccomp));
+    const agent = plan.seccomp && connectListener(plan.seccomp);
+    const annotations = (plan.config.annotations ?? {}) as Record<string, string>;
+    const state = { ociVersion: plan.config.ociVersion, id: plan.id, pid: plan.hostPid, bundle: plan.bundle, annotations };
+    setup = {
+      process: plan.config.process!,
+      preserveFds: plan.preserveFds,
+      setgroupsAllowed: plan.setgroupsAllowed,
+      seccomp: seccompStep(sys, plan.seccomp, agent, state),
+    };
     sys.umask(0);
     program = prepareContainer(sys, plan, stageFd);
-    applyProcessIdentity(sys, plan, seccomp);
+    applyIdentity(sys, setup, "creating");
     send(stageFd, { type: "ready" });
   } catch (err) {
     try {
       send(stageFd, errorMessage(err));
     } catch {}
-    process.exit(exitCodeFor(err));
+    process.exit(stageExitCode(err, 1));
   }
   // `start` speaks with us through exec.fifo: its open for reading releases ours for writing;
   // we answer "0" once the startContainer hooks passed, or "E" and the reason; our end is
@@ -167,13 +123,13 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.close(plan.fifoFd);
     runHooks(plan.config, "startContainer", hookState(plan.config, plan.id, "created", plan.hostPid, plan.bundle));
     writeSync(fifo, "0");
-    return execProcess(sys, plan, program, seccomp);
+    return execInto(sys, setup, program);
   } catch (err) {
     const message = `bunc: ${messageOf(err)}\n`;
     try {
       if (fifo !== undefined) writeSync(fifo, `E${message}`);
     } catch {}
     writeSync(2, message);
-    process.exit(exitCodeFor(err));
+    process.exit(stageExitCode(err, 1));
   }
 }
