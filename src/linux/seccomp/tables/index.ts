@@ -160,8 +160,19 @@ export function syscallTable(arch: SeccompArch): Table | undefined {
 }
 
 /** The number of a syscall on an arch, or undefined when the arch has no such call (or no table). */
+// Lookups go through a Map: on the frozen, prototype-less table objects every lookup takes
+// the slow path, which made them most of a profile's compile time.
+const numbers = new Map<SeccompArch, Map<string, number>>();
+
 export function syscallNumber(arch: SeccompArch, name: string): number | undefined {
-  return syscallTable(arch)?.[name];
+  let map = numbers.get(arch);
+  if (!map) {
+    const table = syscallTable(arch);
+    if (!table) return undefined;
+    map = new Map(Object.entries(table));
+    numbers.set(arch, map);
+  }
+  return map.get(name);
 }
 
 /**
