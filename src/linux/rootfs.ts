@@ -33,6 +33,8 @@ export interface RootfsPlan {
   /** process.cwd: made here, before the root may turn read-only. */
   cwd: string;
   sysctl: Record<string, string>;
+  /** Runs before the first cgroup mount (the cgroup namespace must exist by then). */
+  beforeCgroupMount?: () => void;
   /** Runs after every mount is in place, before the root changes (createRuntime hooks). */
   beforePivot?: () => void;
   /** Without a cgroup namespace: the container's cgroup dirs, bound in place of cgroup mounts. */
@@ -157,6 +159,7 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
     const strict = type === "proc" || type === "sysfs";
     const destFd = strict ? openStrictDir(sys, rootFd, dest, field) : mkdirAllInRoot(sys, rootFd, dest);
     try {
+      if (type === "cgroup") plan.beforeCgroupMount?.();
       if (type === "cgroup") mountCgroups(sys, rootFd, dest, destFd, opts.flags, plan.cgroupDirs);
       else sys.mount(m.source ?? type, fdPath(destFd), type, opts.flags, opts.data.join(",") || null);
     } finally {

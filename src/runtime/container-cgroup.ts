@@ -1,7 +1,10 @@
 // The container's cgroup as `create` sets it up and `delete` takes it down: made, limited and
 // joined by the init before the init is given its plan, so every process of the container
 // is born inside it and the init's own start-up memory stays charged to the caller.
-import { addProcess, applyWrites, createCgroup, destroyCgroup, enableControllers, planCgroup, type CgroupRecord } from "../linux/cgroups/cgroup.ts";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BuncError } from "../errors.ts";
+import { applyWrites, createCgroup, destroyCgroup, enableControllers, planCgroup, type CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { detectCgroups } from "../linux/cgroups/detect.ts";
 import { effectiveDeviceRules } from "../linux/cgroups/device-rules.ts";
 import { v1DeviceWrites, v1Writes } from "../linux/cgroups/v1-writes.ts";
@@ -17,10 +20,19 @@ export function makeCgroup(config: Spec, id: string): CgroupRecord {
   return record;
 }
 
-/** Set the limits and put `pid` in. On failure the caller kills `pid`, then destroys. */
-export function joinCgroup(record: CgroupRecord, config: Spec, pid: number): void {
-  applyResources(record, config.linux?.resources ?? {});
-  addProcess(record, pid);
+/**
+ * Put `pid` in every hierarchy from a pool thread. The first v1 migration of a while waits
+ * for an RCU grace period (~10–20 ms here): the caller's main thread and the process being
+ * moved go on meanwhile.
+ */
+export async function placeProcess(record: CgroupRecord, pid: number): Promise<void> {
+  for (const dir of new Set(Object.values(record.dirs))) {
+    try {
+      await writeFile(join(dir, "cgroup.procs"), String(pid), { flag: "r+" });
+    } catch (err) {
+      throw new BuncError("system", `cgroup.procs: ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (in ${dir})`);
+    }
+  }
 }
 
 export interface ApplyOptions {

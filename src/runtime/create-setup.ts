@@ -1,7 +1,7 @@
 // What `create` needs only once the init is spawned, loaded then: while these modules load,
 // the init boots on the other core.
-export { destroyCgroup, joinCgroup, makeCgroup } from "./container-cgroup.ts";
-export { oomKillCount } from "../linux/cgroups/stats.ts";
+export { applyResources, destroyCgroup, makeCgroup, placeProcess } from "./container-cgroup.ts";
+export { oomKillCount } from "../linux/cgroups/oom.ts";
 export { compiledSeccomp } from "./seccomp-cache.ts";
 export { hookState, runHooks, runHooksWarning } from "./hooks.ts";
 export { writeIdMaps } from "../linux/user-namespace.ts";

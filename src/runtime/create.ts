@@ -134,10 +134,11 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
 
     const stat = readProcStat(initPid);
     if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
-    // Into its cgroup before it goes on: everything it does from here is charged there.
-    await warm;
+    // Its cgroup, limits set; the init is moved in while it sets up the container, and waits
+    // for {placed} before anything the cgroup governs: its cgroup namespace, cgroup mounts,
+    // hooks, the process.
     cgroup = setup.makeCgroup(config, req.id);
-    setup.joinCgroup(cgroup, config, initPid);
+    setup.applyResources(cgroup, config.linux?.resources ?? {});
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -153,9 +154,23 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
       cgroupDirs: cgroup.dirs,
+      placedLater: true,
       hostPid: initPid,
     };
     send(cliSock, plan as never);
+    try {
+      await warm;
+      await setup.placeProcess(cgroup, initPid);
+      send(cliSock, { type: "placed" });
+    } catch (err) {
+      // The init may have failed first: its own word, if it sent one, is the better error.
+      try {
+        receiveChecked(cliSock, "the init", 200);
+      } catch (initError) {
+        if (initError instanceof BuncError && initError.code !== "stage") throw initError;
+      }
+      throw err;
+    }
     awaitReady(cliSock, config, req.id, initPid, bundle, setup);
 
     const record: ContainerRecord = {

@@ -515,10 +515,7 @@ export function readStats(record: CgroupRecord): Stats {
  * sub-cgroups too). Undefined when there is no such counter (no memory controller, or the
  * cgroup is gone).
  */
-export function oomKillCount(record: CgroupRecord): bigint | undefined {
-  if (record.version === "v2") return keyed(record.dirs.unified, "memory.events").get("oom_kill");
-  return keyed(record.dirs.memory, "memory.oom_control").get("oom_kill");
-}
+export { oomKillCount } from "./oom.ts";
 
 // --- JSON ---------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
 import { lookPath } from "../../linux/exec-path.ts";
-import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
+import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceSet, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
 import { connectListener } from "../../linux/seccomp/install.ts";
 import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
@@ -48,13 +48,26 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string 
   }
 
   const entries = config.linux?.namespaces ?? [];
-  const set = namespaceSet(plan.namespaces, [...INIT_NAMESPACES] as NamespaceType[]);
-  const fds = set.join.map((entry) =>
-    openNamespace(sys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) =>
-      sys.openat(AT_FDCWD, p, O.RDONLY | O.CLOEXEC),
-    ),
-  );
-  enterNamespaces(sys, set, fds);
+  const open = (set: NamespaceSet) =>
+    set.join.map((entry) =>
+      openNamespace(sys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) =>
+        sys.openat(AT_FDCWD, p, O.RDONLY | O.CLOEXEC),
+      ),
+    );
+  // The cgroup namespace must be made once we are in the container's cgroup: with the CLI
+  // placing us while we work, it waits for {placed}.
+  const early = INIT_NAMESPACES.filter((t) => !(plan.placedLater && t === "cgroup")) as NamespaceType[];
+  const set = namespaceSet(plan.namespaces, early);
+  const cgroupSet = namespaceSet(plan.namespaces, plan.placedLater ? ["cgroup"] : []);
+  const cgroupFds = open(cgroupSet);
+  enterNamespaces(sys, set, open(set));
+  let placed = !plan.placedLater;
+  const ensurePlaced = () => {
+    if (placed) return;
+    expect(stageFd, "placed", "the CLI to put the init in its cgroup");
+    enterNamespaces(sys, cgroupSet, cgroupFds);
+    placed = true;
+  };
   if (!plan.noNewKeyring) sys.joinSessionKeyring(`_ses.${plan.id}`);
 
   setupRootfs(sys, {
@@ -72,7 +85,11 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string 
     cwd: proc.cwd || "/",
     sysctl: config.linux?.sysctl ?? {},
     cgroupDirs: has(entries, "cgroup") ? undefined : plan.cgroupDirs,
-    beforePivot: () => createHooks(plan, stageFd),
+    beforeCgroupMount: ensurePlaced,
+    beforePivot: () => {
+      ensurePlaced();
+      createHooks(plan, stageFd);
+    },
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);

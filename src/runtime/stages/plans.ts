@@ -25,6 +25,9 @@ export interface InitPlan {
   seccomp?: SeccompPlan;
   /** The container's cgroup dirs (hierarchy → host dir), for cgroup mounts without a cgroup namespace. */
   cgroupDirs?: Record<string, string>;
+  /** The CLI puts the init in its cgroup while the init works and says {placed}: the init
+   * waits for it before its cgroup namespace, cgroup mounts and hooks. */
+  placedLater: boolean;
   /** The init's pid as the host sees it (for the seccomp agent's state). */
   hostPid: number;
 }
