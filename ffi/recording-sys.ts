@@ -83,6 +83,12 @@ export class RecordingSys implements Sys {
     this.record("fstat", fd);
     return this.stats.get(fd) ?? { mode: 0o040755, rdev: 0, isDirectory: true };
   }
+  /** fsType answers: fd → f_type. Unknown fds are on an ext4-like filesystem. */
+  readonly fsTypes = new Map<number, number>();
+  fsType(fd: number) {
+    this.record("fsType", fd);
+    return this.fsTypes.get(fd) ?? 0xef53;
+  }
   unlinkIfPresent(dirfd: number, path: string, flags: number) { this.record("unlinkIfPresent", dirfd, path, flags); }
   /** Paths tryOpenat2 reports missing (ENOENT), once each: as if made right after. */
   readonly missing = new Set<string>();

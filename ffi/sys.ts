@@ -35,6 +35,8 @@ export interface Sys {
   write(fd: number, data: string, what: string): void;
   readlinkat(dirfd: number, path: string): string;
   fstat(fd: number): { mode: number; rdev: number; isDirectory: boolean };
+  /** f_type of the filesystem `fd` is on (PROC_SUPER_MAGIC, …). */
+  fsType(fd: number): number;
   /** Remove `path` if it is there; a missing path is not an error. */
   unlinkIfPresent(dirfd: number, path: string, flags: number): void;
   mkdirat(dirfd: number, path: string, mode: number): void;
@@ -153,6 +155,12 @@ export const linuxSys: Sys = {
     const n = lib().readlinkat(dirfd, cstr(path), buf, buf.length);
     if (n < 0n) throw new SysError("readlink", errno(), path);
     return buf.subarray(0, Number(n)).toString();
+  },
+  fsType(fd) {
+    // struct statfs starts with f_type (a long on x86_64 and aarch64).
+    const buf = new BigInt64Array(16);
+    check(lib().fstatfs(fd, buf), "fstatfs", `fd ${fd}`);
+    return Number(buf[0]!);
   },
   fstat(fd) {
     try {

@@ -74,7 +74,27 @@ describe("setupRootfs", () => {
   test("refuses anything but procfs on /proc", () => {
     const sys = new RecordingSys();
     expect(() => setupRootfs(sys, plan({ mounts: [{ destination: "/proc", type: "tmpfs", source: "tmpfs" }] }))).toThrow(
-      /mounts\[0\]\.destination: only a proc filesystem/,
+      /mounts\[0\]\.destination: \/proc: nothing but a proc filesystem/,
+    );
+  });
+
+  test("nothing may be mounted inside /proc but the allowed files, however the path is written", () => {
+    for (const destination of ["/tmp/../proc", "/proc/self/attr", "//proc/1/attr/"]) {
+      const sys = new RecordingSys();
+      expect(() => setupRootfs(sys, plan({ mounts: [{ destination, type: "tmpfs", source: "tmpfs" }] }))).toThrow(/inside \/proc/);
+    }
+    const ok = new RecordingSys();
+    setupRootfs(ok, plan({ mounts: [{ destination: "/proc/meminfo", type: "bind", source: "/proc/meminfo" }] }));
+  });
+
+  test("a target that resolves onto procfs is refused", () => {
+    class OnProc extends RecordingSys {
+      override fsType() {
+        return 0x9fa0;
+      }
+    }
+    expect(() => setupRootfs(new OnProc(), plan({ mounts: [{ destination: "/tmp/link", type: "tmpfs", source: "tmpfs" }] }))).toThrow(
+      /\/tmp\/link: nothing but a proc filesystem/,
     );
   });
 

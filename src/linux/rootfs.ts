@@ -3,7 +3,7 @@
 // paths, then pivot_root (or MS_MOVE + chroot with --no-pivot), read-only root, propagation.
 // Every target inside the rootfs is reached through safe-path.ts.
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, posix } from "node:path";
 import { AT, AT_FDCWD, MNT_DETACH, MOUNT_ATTR, MS, O, OPEN_TREE, RESOLVE } from "../../ffi/constants.ts";
 import { ENOENT } from "../../ffi/errors.ts";
 import type { Sys } from "../../ffi/sys.ts";
@@ -52,7 +52,26 @@ const PROPAGATION_FLAGS: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-const clean = (path: string) => "/" + path.split("/").filter((c) => c && c !== ".").join("/");
+/** An absolute path with ".", ".." and doubled slashes resolved (".." stops at the root). */
+const clean = (path: string) => posix.normalize(`/${path}`).replace(/(.)\/+$/, "$1");
+
+const PROC_SUPER_MAGIC = 0x9fa0;
+// Files of /proc that may be mounted over (what lxcfs-style tools do), as runc allows.
+const PROC_MOUNT_ALLOWED = new Set([
+  "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+  "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+]);
+
+/**
+ * Nothing but procfs on /proc, and nothing inside it but the allowed files: a fake /proc (or
+ * /proc/<pid>/attr) would fool whatever trusts it, LSM label writes first (CVE-2019-16884).
+ * Checked on the path, and on the target's filesystem once resolved (a symlink into /proc).
+ */
+function checkProcTarget(sys: Sys, dest: string, type: string, field: string, targetFd?: number): void {
+  if (type === "proc" || PROC_MOUNT_ALLOWED.has(dest)) return;
+  const inProc = dest === "/proc" || dest.startsWith("/proc/") || (targetFd !== undefined && sys.fsType(targetFd) === PROC_SUPER_MAGIC);
+  if (inProc) throw new BuncError("config", `${field}.destination: ${dest}: nothing but a proc filesystem may be mounted on or inside /proc`);
+}
 
 export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
   if (plan.mountNamespace) {
@@ -150,15 +169,14 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
   const dest = clean(m.destination);
   const opts = parseMountOptions(m.options, m.type);
   const type = m.type ?? (opts.bind ? "bind" : "");
-  if (dest === "/proc" && type !== "proc") {
-    throw new BuncError("config", `${field}.destination: only a proc filesystem may be mounted on /proc`);
-  }
+  checkProcTarget(sys, dest, type, field);
   try {
     if (opts.bind) return bindMount(sys, rootFd, plan, m, dest, opts, field);
     // proc and sysfs must land on a real directory of the rootfs: a symlink there is a trap.
     const strict = type === "proc" || type === "sysfs";
     const destFd = strict ? openStrictDir(sys, rootFd, dest, field) : mkdirAllInRoot(sys, rootFd, dest);
     try {
+      checkProcTarget(sys, dest, type, field, destFd);
       if (type === "cgroup") plan.beforeCgroupMount?.();
       if (type === "cgroup") mountCgroups(sys, rootFd, dest, destFd, opts.flags, plan.cgroupDirs);
       else sys.mount(m.source ?? type, fdPath(destFd), type, opts.flags, opts.data.join(",") || null);
@@ -202,6 +220,7 @@ function bindMount(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, dest: s
     if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH | (opts.recursive ? AT.RECURSIVE : 0), attrs.set, attrs.clear);
     const destFd = isDir ? mkdirAllInRoot(sys, rootFd, dest) : ensureFileInRoot(sys, rootFd, dest);
     try {
+      checkProcTarget(sys, dest, "bind", field, destFd);
       sys.moveMount(tree, destFd, dest);
     } finally {
       sys.close(destFd);
