@@ -1,6 +1,7 @@
 // The container's cgroup as `create` sets it up and `delete` takes it down: made, limited and
-// joined by the init before the init is given its plan, so every process of the container
-// is born inside it and the init's own start-up memory stays charged to the caller.
+// joined while the init sets up the container; the init waits for it before anything the
+// cgroup governs, so every process of the container is born inside it, and the init's own
+// start-up memory stays charged to the caller.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BuncError } from "../errors.ts";
@@ -14,11 +15,10 @@ import { log } from "../log.ts";
 import type { LinuxResources, Spec } from "../spec/runtime-config.ts";
 
 /** Make the container's cgroup directories (nothing in them yet). */
-export function makeCgroup(config: Spec, id: string): CgroupRecord {
-  const record = planCgroup(detectCgroups(), config.linux?.cgroupsPath, id);
-  createCgroup(record);
-  return record;
-}
+/** Where the container's cgroup will be (nothing is made yet). */
+export const planContainerCgroup = (config: Spec, id: string) => planCgroup(detectCgroups(), config.linux?.cgroupsPath, id);
+
+export { createCgroup };
 
 /**
  * Put `pid` in every hierarchy from a pool thread. The first v1 migration of a while waits

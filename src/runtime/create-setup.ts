@@ -1,6 +1,6 @@
 // What `create` needs only once the init is spawned, loaded then: while these modules load,
 // the init boots on the other core.
-export { applyResources, destroyCgroup, makeCgroup, placeProcess } from "./container-cgroup.ts";
+export { applyResources, createCgroup, destroyCgroup, planContainerCgroup, placeProcess } from "./container-cgroup.ts";
 export { oomKillCount } from "../linux/cgroups/oom.ts";
 export { compiledSeccomp } from "./seccomp-cache.ts";
 export { hookState, runHooks, runHooksWarning } from "./hooks.ts";

@@ -134,11 +134,10 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
 
     const stat = readProcStat(initPid);
     if (!stat) throw new BuncError("stage", "the init exited before it was given its plan");
-    // Its cgroup, limits set; the init is moved in while it sets up the container, and waits
+    // The init sets up the container while its cgroup is made, limited and joined; it waits
     // for {placed} before anything the cgroup governs: its cgroup namespace, cgroup mounts,
     // hooks, the process.
-    cgroup = setup.makeCgroup(config, req.id);
-    setup.applyResources(cgroup, config.linux?.resources ?? {});
+    cgroup = setup.planContainerCgroup(config, req.id);
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -159,6 +158,8 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     };
     send(cliSock, plan as never);
     try {
+      setup.createCgroup(cgroup);
+      setup.applyResources(cgroup, config.linux?.resources ?? {});
       await warm;
       await setup.placeProcess(cgroup, initPid);
       send(cliSock, { type: "placed" });
