@@ -16,7 +16,7 @@ import { BuncError, messageOf } from "../errors.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { applyResources } from "./container-cgroup.ts";
 import { log } from "../log.ts";
-import type { LinuxResources, Spec } from "../spec/runtime-config.ts";
+import type { LinuxResources } from "../spec/runtime-config.ts";
 import { loadContainer, type Container } from "./container.ts";
 import type { StateStore } from "./state-store.ts";
 
