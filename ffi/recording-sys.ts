@@ -133,6 +133,12 @@ export class RecordingSys implements Sys {
     this.record("seccompSetFilter", flags, program);
     return flags & 8 ? this.nextFd++ : 0;
   }
+  openPty(ptmxPath: string) {
+    this.record("openPty", ptmxPath);
+    return { master: this.nextFd++, slave: this.nextFd++, name: "/dev/pts/0" };
+  }
+  setWindowSize(fd: number, rows: number, cols: number) { this.record("setWindowSize", fd, rows, cols); }
+  takeTerminal(tty: number) { this.record("takeTerminal", tty); }
   joinSessionKeyring(name: string) { this.record("joinSessionKeyring", name); }
   openTree(dirfd: number, path: string, flags: number) {
     this.record("openTree", dirfd, path, flags);

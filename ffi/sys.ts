@@ -5,7 +5,7 @@ import { fstatSync } from "node:fs";
 import { cstr, errno, lib } from "./libc.ts";
 import { ENOENT, ENOSYS, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
-import { CLOSE_RANGE_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, NS_GET_NSTYPE, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "./constants.ts";
+import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, O, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, NS_GET_NSTYPE, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "./constants.ts";
 
 export interface CapSets {
   effective: bigint;
@@ -62,6 +62,11 @@ export interface Sys {
   kill(pid: number, signal: number): void;
   /** Install a seccomp BPF program (8-byte sock_filter entries); returns the listener fd, if asked. */
   seccompSetFilter(flags: number, program: Buffer): number;
+  /** A new pty from the ptmx at `ptmxPath`: its master, its peer (slave) and the peer's name. */
+  openPty(ptmxPath: string): { master: number; slave: number; name: string };
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  /** A new session with `tty` as controlling terminal and as fds 0, 1 and 2. */
+  takeTerminal(tty: number): void;
   /** A new session keyring named `name`, so containers do not share the caller's keys. */
   joinSessionKeyring(name: string): void;
   openTree(dirfd: number, path: string, flags: number): number;
@@ -83,6 +88,7 @@ const syscall = (nr: number, ...args: (number | bigint)[]) => {
 const nullable = (s: string | null) => (s === null ? null : cstr(s));
 
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
 
 export const linuxSys: Sys = {
   unshare(flags) {
@@ -271,6 +277,37 @@ export const linuxSys: Sys = {
     const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flags, ptr(fprog));
     check(rc, "seccomp(SECCOMP_SET_MODE_FILTER)");
     return Number(rc);
+  },
+  openPty(ptmxPath) {
+    const TIOCSPTLCK = 0x40045431;
+    const TIOCGPTN = 0x80045430;
+    const TIOCGPTPEER = 0x5441;
+    const master = linuxSys.openat(AT_FDCWD, ptmxPath, O.RDWR | O.NOCTTY | O.CLOEXEC);
+    try {
+      const unlock = new Int32Array(1);
+      check(lib().ioctl(master, TIOCSPTLCK, BigInt(ptr(unlock))), "ioctl(TIOCSPTLCK)", ptmxPath);
+      const n = new Uint32Array(1);
+      check(lib().ioctl(master, TIOCGPTN, BigInt(ptr(n))), "ioctl(TIOCGPTN)", ptmxPath);
+      // The peer through the master, not by its path: a planted /dev/pts/N symlink cannot
+      // hand us something else (CVE-2025-52565).
+      const slave = lib().ioctl(master, TIOCGPTPEER, O.RDWR | O.NOCTTY | O.CLOEXEC);
+      check(slave, "ioctl(TIOCGPTPEER)", ptmxPath);
+      return { master, slave, name: `/dev/pts/${n[0]}` };
+    } catch (err) {
+      lib().close(master);
+      throw err;
+    }
+  },
+  setWindowSize(fd, rows, cols) {
+    const TIOCSWINSZ = 0x5414;
+    const ws = new Uint16Array([rows, cols, 0, 0]);
+    check(lib().ioctl(fd, TIOCSWINSZ, BigInt(ptr(ws))), "ioctl(TIOCSWINSZ)");
+  },
+  takeTerminal(tty) {
+    const TIOCSCTTY = 0x540e;
+    check(lib().setsid(), "setsid");
+    check(lib().ioctl(tty, TIOCSCTTY, 0n), "ioctl(TIOCSCTTY)");
+    for (const fd of [0, 1, 2]) check(lib().dup2(tty, fd), "dup2", `terminal to fd ${fd}`);
   },
   joinSessionKeyring(name) {
     const KEYCTL_JOIN_SESSION_KEYRING = 1;

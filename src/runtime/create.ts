@@ -153,6 +153,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
       cgroupDirs: cgroup.dirs,
+      consoleSocket: req.consoleSocket === undefined ? undefined : resolve(req.consoleSocket),
       placedLater: true,
       hostPid: initPid,
     };

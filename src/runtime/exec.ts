@@ -18,6 +18,7 @@ import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv } from "./stages/stage-env.ts";
 import type { StateStore } from "./state-store.ts";
 import { readlinkSync } from "node:fs";
+import { resolve } from "node:path";
 
 export interface ExecRequest {
   id: string;
@@ -57,7 +58,10 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   const source = req.flags.processFile ? (req.flags.processFile === "-" ? "--process (stdin)" : req.flags.processFile) : "exec";
   const proc = await blame(source, () => execProcessSpec(c.record.config.process, req.flags, parseProcessText));
   await blame(source, () => checkProcess(proc, "process"));
-  if (proc.terminal || req.consoleSocket) throw new BuncError("unsupported", "exec --tty: terminals are not supported yet");
+  if (proc.terminal && !req.consoleSocket) {
+    throw new BuncError("unsupported", "exec --tty: a terminal needs --console-socket (bunc cannot attach it to your terminal yet)");
+  }
+  if (!proc.terminal && req.consoleSocket) throw new BuncError("usage", "--console-socket: the process asks for no terminal (use --tty)");
   if (proc.apparmorProfile) throw new BuncError("unsupported", "--apparmor: AppArmor is not supported yet");
   if (proc.selinuxLabel) throw new BuncError("unsupported", "--process-label: SELinux labels are not supported yet");
   const initPid = c.record.pid;
@@ -98,6 +102,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
       setgroupsAllowed: true,
       preserveFds: req.preserveFds,
       seccomp,
+      consoleSocket: req.consoleSocket === undefined ? undefined : resolve(req.consoleSocket),
       ociVersion: c.record.config.ociVersion,
       bundle: c.record.bundle,
       annotations: (c.record.config.annotations ?? {}) as Record<string, string>,

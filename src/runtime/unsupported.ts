@@ -9,8 +9,6 @@ const present = (v: unknown) =>
 
 export function refuseUnsupported(config: Spec, consoleSocket?: string): void {
   const checks: [string, unknown, string][] = [
-    ["process.terminal", config.process?.terminal ? true : undefined, "terminals are not supported yet"],
-    ["--console-socket", consoleSocket, "terminals are not supported yet"],
     ["process.apparmorProfile", config.process?.apparmorProfile, "AppArmor is not supported yet"],
     ["process.selinuxLabel", config.process?.selinuxLabel, "SELinux labels are not supported yet"],
     ["linux.mountLabel", config.linux?.mountLabel, "SELinux labels are not supported yet"],
@@ -23,6 +21,14 @@ export function refuseUnsupported(config: Spec, consoleSocket?: string): void {
     ["process.execCPUAffinity", config.process?.execCPUAffinity, "execCPUAffinity is not supported yet"],
     ["linux.timeOffsets", config.linux?.timeOffsets, "time namespace offsets are not supported yet"],
   ];
+  // The pty's master can only be handed over through a console socket for now (no proxy to
+  // the caller's own terminal yet).
+  if (config.process?.terminal && !consoleSocket) {
+    throw new BuncError("unsupported", "process.terminal: a terminal needs --console-socket (bunc cannot attach it to your terminal yet)");
+  }
+  if (!config.process?.terminal && consoleSocket) {
+    throw new BuncError("usage", "--console-socket: the config asks for no terminal (process.terminal is false)");
+  }
   for (const [field, value, why] of checks) {
     if (present(value)) throw new BuncError("unsupported", `${field}: ${why}`);
   }

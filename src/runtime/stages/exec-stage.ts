@@ -8,6 +8,7 @@ import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
 import { lookPath } from "../../linux/exec-path.ts";
 import { connectListener } from "../../linux/seccomp/install.ts";
+import { connectConsole, setupConsole } from "../../linux/console.ts";
 import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
 import { receive, send } from "./channel.ts";
 import { errorMessage } from "./init.ts";
@@ -27,6 +28,7 @@ export function runExecStage(sys: Sys = linuxSys): never {
     const proc = plan.process;
     // Everything on the host side is opened before the mount namespace changes.
     const agent = plan.seccomp && connectListener(plan.seccomp);
+    const consoleSocket = plan.consoleSocket === undefined ? undefined : connectConsole(plan.consoleSocket);
     const userFd = plan.joinUser ? sys.openat(AT_FDCWD, `/proc/${plan.initPid}/ns/user`, O.RDONLY | O.CLOEXEC) : undefined;
     const mntFd = sys.openat(AT_FDCWD, `/proc/${plan.initPid}/ns/mnt`, O.RDONLY | O.CLOEXEC);
     if (userFd !== undefined) sys.setns(userFd, CLONE.NEWUSER, "the container's user namespace");
@@ -39,8 +41,18 @@ export function runExecStage(sys: Sys = linuxSys): never {
       throw new BuncError("config", `process.cwd: ${proc.cwd}: ${messageOf(err)}`);
     }
     program = lookPath(proc.args![0]!, proc.env ?? []);
+    let terminal: number | undefined;
+    if (consoleSocket !== undefined) {
+      const root = sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
+      try {
+        terminal = setupConsole(sys, root, consoleSocket, proc.consoleSize, plan.consoleSocket!, false);
+      } finally {
+        sys.close(root);
+        sys.close(consoleSocket);
+      }
+    }
     const state = { ociVersion: plan.ociVersion, id: plan.id, pid: process.pid, bundle: plan.bundle, annotations: plan.annotations };
-    setup = { process: proc, preserveFds: plan.preserveFds, setgroupsAllowed: plan.setgroupsAllowed, seccomp: seccompStep(sys, plan.seccomp, agent, state) };
+    setup = { process: proc, preserveFds: plan.preserveFds, setgroupsAllowed: plan.setgroupsAllowed, seccomp: seccompStep(sys, plan.seccomp, agent, state), terminal };
     applyIdentity(sys, setup, "running");
     send(stageFd, { type: "ready" });
   } catch (err) {

@@ -11,6 +11,7 @@ import { lookPath } from "../../linux/exec-path.ts";
 import { enterNamespaces, has, namespaceSet, openNamespace, type NamespaceSet, type NamespaceType } from "../../linux/namespaces.ts";
 import { setupRootfs } from "../../linux/rootfs.ts";
 import { connectListener } from "../../linux/seccomp/install.ts";
+import { connectConsole, setupConsole } from "../../linux/console.ts";
 import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
 import { expect, receive, send } from "./channel.ts";
 import { hasHooks, hookState, runHooks } from "../hooks.ts";
@@ -35,8 +36,8 @@ function createHooks(plan: InitPlan, stageFd: number): void {
   runHooks(config, "createContainer", hookState(config, plan.id, "created", plan.hostPid, plan.bundle));
 }
 
-/** Everything up to {ready}: returns the resolved program path. */
-export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string {
+/** Everything up to {ready}: returns the resolved program path, and the terminal if any. */
+export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3, consoleSocket?: number): { program: string; terminal?: number } {
   const config = plan.config;
   const proc = config.process!;
   if (proc.oomScoreAdj !== undefined) {
@@ -62,6 +63,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string 
   const cgroupFds = open(cgroupSet);
   enterNamespaces(sys, set, open(set));
   let placed = !plan.placedLater;
+  let terminal: number | undefined;
   const ensurePlaced = () => {
     if (placed) return;
     expect(stageFd, "placed", "the CLI to put the init in its cgroup");
@@ -89,12 +91,21 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3): string 
     beforePivot: () => {
       ensurePlaced();
       createHooks(plan, stageFd);
+      if (consoleSocket !== undefined) {
+        const rootFd = sys.openat(AT_FDCWD, plan.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
+        try {
+          terminal = setupConsole(sys, rootFd, consoleSocket, proc.consoleSize, plan.consoleSocket!);
+        } finally {
+          sys.close(rootFd);
+          sys.close(consoleSocket);
+        }
+      }
     },
   });
   if (config.hostname !== undefined) sys.sethostname(config.hostname);
   if (config.domainname !== undefined) sys.setdomainname(config.domainname);
   sys.chdir(proc.cwd || "/");
-  return lookPath(proc.args![0]!, proc.env ?? []);
+  return { program: lookPath(proc.args![0]!, proc.env ?? []), terminal };
 }
 
 export function runInit(sys: Sys = linuxSys): never {
@@ -120,8 +131,11 @@ export function runInit(sys: Sys = linuxSys): never {
       setgroupsAllowed: plan.setgroupsAllowed,
       seccomp: seccompStep(sys, plan.seccomp, agent, state),
     };
+    const consoleSocket = plan.consoleSocket === undefined ? undefined : connectConsole(plan.consoleSocket);
     sys.umask(0);
-    program = prepareContainer(sys, plan, stageFd);
+    const prepared = prepareContainer(sys, plan, stageFd, consoleSocket);
+    program = prepared.program;
+    setup.terminal = prepared.terminal;
     applyIdentity(sys, setup, "creating");
     send(stageFd, { type: "ready" });
   } catch (err) {

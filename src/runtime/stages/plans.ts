@@ -21,6 +21,8 @@ export interface InitPlan {
   setgroupsAllowed: boolean;
   /** Namespaces the init itself joins or creates (all but user, pid and time). */
   namespaces: NamespaceEntry[];
+  /** Where the pty's master goes (process.terminal), an absolute host path. */
+  consoleSocket?: string;
   /** The compiled linux.seccomp, compiled by the CLI so the init loads no compiler. */
   seccomp?: SeccompPlan;
   /** The container's cgroup dirs (hierarchy → host dir), for cgroup mounts without a cgroup namespace. */
@@ -52,6 +54,8 @@ export interface ExecPlan {
   setgroupsAllowed: boolean;
   preserveFds: number;
   seccomp?: SeccompPlan;
+  /** Where the pty's master goes (process.terminal), an absolute host path. */
+  consoleSocket?: string;
   ociVersion: string;
   bundle: string;
   annotations: Record<string, string>;

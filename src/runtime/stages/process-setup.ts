@@ -21,6 +21,8 @@ export interface ProcessSetup {
   preserveFds: number;
   setgroupsAllowed: boolean;
   seccomp: SeccompStep;
+  /** The pty the process gets as its controlling terminal and stdio (process.terminal). */
+  terminal?: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export function applyIdentity(sys: Sys, s: ProcessSetup, status: string): void {
 
 /** Signals, fds, and with no_new_privs the filter as the very last step; then execve. */
 export function execInto(sys: Sys, s: ProcessSetup, program: string): never {
+  if (s.terminal !== undefined) sys.takeTerminal(s.terminal);
   sys.resetSignals();
   // Without no_new_privs this was done before the filter went in (everything opened since
   // is close-on-exec already).
