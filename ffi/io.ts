@@ -46,3 +46,14 @@ export function pidfdOpen(pid: number): number {
 export function sendSignal(pid: number, signal: number): number {
   return lib().kill(pid, signal) === 0 ? 0 : errno();
 }
+
+/**
+ * Let fds 3..3+count-1 survive exec: Bun marks fds from 4 up close-on-exec at start, and
+ * handing an fd to a child at its own number (dup2 onto itself) does not clear the flag.
+ */
+export function keepAcrossExec(count: number): void {
+  const F_SETFD = 2;
+  for (let fd = 3; fd < 3 + count; fd++) {
+    if (lib().fcntl(fd, F_SETFD, 0) !== 0) throw new SysError("fcntl(F_SETFD)", errno(), `--preserve-fds: fd ${fd}`);
+  }
+}

@@ -123,6 +123,7 @@ export class RecordingSys implements Sys {
     this.record("setrlimit", resource, soft, hard, name);
   }
   closeFromOnExec(first: number) { this.record("closeFromOnExec", first); }
+  keepAcrossExec(count: number) { this.record("keepAcrossExec", count); }
   resetSignals() { this.record("resetSignals"); }
   execve(path: string, argv: string[], envp: string[]): never {
     this.record("execve", path, argv, envp);

@@ -3,6 +3,7 @@
 import { ptr } from "bun:ffi";
 import { fstatSync } from "node:fs";
 import { cstr, errno, lib } from "./libc.ts";
+import { keepAcrossExec } from "./io.ts";
 import { ENOENT, ENOSYS, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
 import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, O, MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, NS_GET_NSTYPE, PR, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE } from "./constants.ts";
@@ -56,6 +57,8 @@ export interface Sys {
   setrlimit(resource: number, soft: bigint, hard: bigint, name: string): void;
   /** Mark every fd from `first` up close-on-exec. */
   closeFromOnExec(first: number): void;
+  /** Let fds 3..3+count-1 survive exec (Bun marks fds from 4 up close-on-exec at start). */
+  keepAcrossExec(count: number): void;
   /** All signal dispositions to SIG_DFL and an empty mask: what a fresh process expects. */
   resetSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
@@ -237,6 +240,9 @@ export const linuxSys: Sys = {
   setrlimit(resource, soft, hard, name) {
     const lim = new BigUint64Array([soft, hard]);
     check(lib().prlimit(0, resource, lim, null), "prlimit", name);
+  },
+  keepAcrossExec(count) {
+    keepAcrossExec(count);
   },
   closeFromOnExec(first) {
     check(syscall(SYS.close_range, first, 0xffffffff, CLOSE_RANGE_CLOEXEC), "close_range");

@@ -7,7 +7,7 @@ import { chmodSync, renameSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
-import { closeFd, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
+import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
@@ -25,6 +25,7 @@ import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
+import { activationEnv } from "./socket-activation.ts";
 
 export interface CreateRequest {
   id: string;
@@ -32,6 +33,8 @@ export interface CreateRequest {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
+  /** Socket-activation fds (from 3 up) to pass on before the preserved ones. */
+  listenFds?: number;
   noPivot: boolean;
   noNewKeyring: boolean;
   /** `run` in the foreground: the returned child's exit is the container's exit. */
@@ -65,8 +68,10 @@ function earlyNamespaces(doc: unknown): NamespaceEntry[] {
   );
 }
 
-export async function createContainer(store: StateStore, req: CreateRequest): Promise<Created> {
+export async function createContainer(store: StateStore, request: CreateRequest): Promise<Created> {
   const warm = warmUpMigration();
+  // Socket-activation fds come first, then --preserve-fds: all of them pass through from 3 up.
+  const req = { ...request, preserveFds: request.preserveFds + (request.listenFds ?? 0) };
   const bundle = resolve(req.bundle);
   const { file, text } = readConfigText(bundle);
   const entries = earlyNamespaces(parseJsonText(text, file));
@@ -90,6 +95,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     opened.push(exeFd);
 
     const userns = has(entries, "user");
+    keepAcrossExec(req.preserveFds);
     const stageFd = 3 + req.preserveFds;
     const stdio = [
       "inherit", "inherit", "inherit",
@@ -109,6 +115,7 @@ export async function createContainer(store: StateStore, req: CreateRequest): Pr
     const [{ parseConfig }, loaded] = await Promise.all([import("../spec/validate-config.ts"), import("./create-setup.ts")]);
     setup = loaded;
     config = parseConfig(text, file);
+    if (request.listenFds) config.process!.env = [...(config.process!.env ?? []), ...activationEnv(request.listenFds)];
     checkCreatable(config, req.consoleSocket);
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;

@@ -4,7 +4,7 @@
 // container's cgroup before it is given its plan, then joins user and mount itself.
 import type { Subprocess } from "bun";
 import { O } from "../../ffi/constants.ts";
-import { closeFd, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
+import { closeFd, keepAcrossExec, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
 import { addProcess } from "../linux/cgroups/cgroup.ts";
@@ -80,6 +80,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
     const [cliSock, stageSock] = socketPair();
     const exeFd = readOnlySelf(linuxSys);
     opened.push(cliSock, stageSock, exeFd);
+    keepAcrossExec(req.preserveFds);
     const stageFd = 3 + req.preserveFds;
     const stdio = ["inherit", "inherit", "inherit", ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i), stageSock, exeFd];
     let entered = 0;

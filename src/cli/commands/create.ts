@@ -1,6 +1,7 @@
 import { intOption, stringOption, boolOption } from "../args.ts";
 import { BuncError } from "../../errors.ts";
 import { createContainer, type CreateRequest } from "../../runtime/create.ts";
+import { listenFds } from "../../runtime/socket-activation.ts";
 import type { CommandContext } from "./context.ts";
 
 export function createRequest(ctx: CommandContext, foreground: boolean): CreateRequest {
@@ -11,6 +12,7 @@ export function createRequest(ctx: CommandContext, foreground: boolean): CreateR
     pidFile: stringOption(ctx.options, "pid-file"),
     consoleSocket: stringOption(ctx.options, "console-socket"),
     preserveFds: intOption("preserve-fds", ctx.options["preserve-fds"]) ?? 0,
+    listenFds: listenFds(),
     noPivot: boolOption(ctx.options, "no-pivot"),
     noNewKeyring: boolOption(ctx.options, "no-new-keyring"),
     foreground,

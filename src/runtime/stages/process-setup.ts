@@ -36,6 +36,7 @@ export function applyIdentity(sys: Sys, s: ProcessSetup, status: string): void {
   applyRlimits(sys, proc.rlimits ?? []);
   if (!proc.noNewPrivileges) {
     sys.closeFromOnExec(3 + s.preserveFds);
+    sys.keepAcrossExec(s.preserveFds);
     s.seccomp(status);
   }
   const user = proc.user ?? { uid: 0, gid: 0 };
@@ -52,6 +53,7 @@ export function execInto(sys: Sys, s: ProcessSetup, program: string): never {
   // is close-on-exec already).
   if (s.process.noNewPrivileges) {
     sys.closeFromOnExec(3 + s.preserveFds);
+    sys.keepAcrossExec(s.preserveFds);
     s.seccomp("running");
   }
   return sys.execve(program, s.process.args!, s.process.env ?? []);
