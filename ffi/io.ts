@@ -2,7 +2,6 @@
 import { cstr, errno, lib } from "./libc.ts";
 import { SysError, EINTR } from "./errors.ts";
 import { AF_UNIX, POLLIN, SOCK_CLOEXEC, SOCK_STREAM, O } from "./constants.ts";
-import { SYS } from "./syscall-numbers.ts";
 
 /** A connected pair of unix stream sockets, both close-on-exec. */
 export function socketPair(): [number, number] {
@@ -35,12 +34,6 @@ export function closeFd(fd: number): void {
 
 export function mkfifo(path: string, mode: number): void {
   if (lib().mkfifo(cstr(path), mode) !== 0) throw new SysError("mkfifo", errno(), path);
-}
-
-export function pidfdOpen(pid: number): number {
-  const fd = Number(lib().syscall(BigInt(SYS.pidfd_open), BigInt(pid), 0n, 0n, 0n, 0n, 0n));
-  if (fd < 0) throw new SysError("pidfd_open", errno(), String(pid));
-  return fd;
 }
 
 export function sendSignal(pid: number, signal: number): number {

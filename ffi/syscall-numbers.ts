@@ -9,7 +9,6 @@ export interface SyscallNumbers {
   move_mount: number;
   mount_setattr: number;
   close_range: number;
-  pidfd_open: number;
   seccomp: number;
   keyctl: number;
   bpf: number;
@@ -27,7 +26,6 @@ const x86_64: SyscallNumbers = {
   move_mount: 429,
   mount_setattr: 442,
   close_range: 436,
-  pidfd_open: 434,
   seccomp: 317,
   keyctl: 250,
   bind: 49,
@@ -45,7 +43,6 @@ const aarch64: SyscallNumbers = {
   move_mount: 429,
   mount_setattr: 442,
   close_range: 436,
-  pidfd_open: 434,
   seccomp: 277,
   keyctl: 219,
   bind: 200,

@@ -2,7 +2,7 @@
 // to an fd of the rootfs with RESOLVE_IN_ROOT (symlinks cannot climb out, ".." stops at the
 // root) and RESOLVE_NO_MAGICLINKS (no /proc/self/fd escapes). Callers then act on the fd,
 // or on /proc/self/fd/N for mount(2). This closes the symlink-on-mount-target family of CVEs.
-import { AT, O, RESOLVE, S_IFREG } from "../../ffi/constants.ts";
+import { AT, O, RESOLVE } from "../../ffi/constants.ts";
 import { EEXIST, ENOENT, SysError } from "../../ffi/errors.ts";
 import type { Sys } from "../../ffi/sys.ts";
 
@@ -113,6 +113,5 @@ export function ensureFileInRoot(sys: Sys, rootFd: number, path: string, hops = 
 /** The path mount(2) and friends accept for an fd: its magic link in procfs. */
 export const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
 
-export const isRegular = (mode: number) => (mode & 0o170000) === S_IFREG;
 
 export const EMPTY_PATH = AT.EMPTY_PATH;

@@ -2,9 +2,6 @@
 // joined while the init sets up the container; the init waits for it before anything the
 // cgroup governs, so every process of the container is born inside it, and the init's own
 // start-up memory stays charged to the caller.
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { BuncError } from "../errors.ts";
 import { applyWrites, createCgroup, destroyCgroup, enableControllers, planCgroup, type CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import { detectCgroups } from "../linux/cgroups/detect.ts";
 import { effectiveDeviceRules } from "../linux/cgroups/device-rules.ts";
@@ -20,20 +17,6 @@ export const planContainerCgroup = (config: Spec, id: string) => planCgroup(dete
 
 export { createCgroup };
 
-/**
- * Put `pid` in every hierarchy from a pool thread. The first v1 migration of a while waits
- * for an RCU grace period (~10–20 ms here): the caller's main thread and the process being
- * moved go on meanwhile.
- */
-export async function placeProcess(record: CgroupRecord, pid: number): Promise<void> {
-  for (const dir of new Set(Object.values(record.dirs))) {
-    try {
-      await writeFile(join(dir, "cgroup.procs"), String(pid), { flag: "r+" });
-    } catch (err) {
-      throw new BuncError("system", `cgroup.procs: ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (in ${dir})`);
-    }
-  }
-}
 
 export interface ApplyOptions {
   /** Current contents of a cgroup file, for ordering dependent writes of an update. */

@@ -2,7 +2,7 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { BuncError } from "../errors.ts";
 import { cgroupPids, killCgroup } from "../linux/cgroups/cgroup.ts";
-import { isAlive, readProcStat } from "./proc-stat.ts";
+import { isAlive } from "./proc-stat.ts";
 import { factsOf, statusFrom, type Status } from "./status.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
 
@@ -87,4 +87,3 @@ export function waitGone(c: Container, timeoutMs: number): boolean {
   return true;
 }
 
-export { readProcStat };

@@ -10,7 +10,7 @@ import { O } from "../../ffi/constants.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
-import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
+import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
@@ -22,6 +22,7 @@ import { readProcStat } from "./proc-stat.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
+import { spawnInNamespaces } from "./stages/spawn-in-namespaces.ts";
 import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
@@ -105,7 +106,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     const spawn = (role: StageRole) =>
       Bun.spawn({ cmd: stageCommand(stageFd + 2), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
     try {
-      child = userns ? spawn("nsinit") : spawnInNamespaces(entries, () => spawn("init"));
+      child = userns ? spawn("nsinit") : spawnInit(entries, () => spawn("init"));
     } finally {
       // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
       closeFd(stageSock);
@@ -169,7 +170,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       setup.createCgroup(cgroup);
       setup.applyResources(cgroup, config.linux?.resources ?? {});
       await warm;
-      await setup.placeProcess(cgroup, initPid);
+      await setup.addProcess(cgroup, initPid);
       send(cliSock, { type: "placed" });
     } catch (err) {
       // The init may have failed first: its own word, if it sent one, is the better error.
@@ -276,23 +277,13 @@ export function writePidFile(path: string, pid: number): void {
  * these apply to children only, so its main thread unshares or joins them, spawns the init,
  * and goes back. Saves starting a second Bun.
  */
-function spawnInNamespaces(entries: NamespaceEntry[], spawn: () => Subprocess): Subprocess {
+function spawnInit(entries: NamespaceEntry[], spawn: () => Subprocess): Subprocess {
   const set = namespaceSet(entries, [...SPAWNER_NAMESPACES] as NamespaceType[]);
-  if (!set.create && !set.join.length) return spawn();
   const kinds = (["pid", "time"] as NamespaceType[]).filter(
     (t) => set.create & NAMESPACE_FLAGS[t] || set.join.some((j) => j.type === t),
   );
-  const saved = kinds.map((t) => openRaw(`/proc/self/ns/${NAMESPACE_PROC_NAMES[t]}`, O.RDONLY));
   const fds = set.join.map((entry) =>
     openNamespace(linuxSys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) => openRaw(p, O.RDONLY)),
   );
-  try {
-    enterNamespaces(linuxSys, set, fds);
-    return spawn();
-  } finally {
-    kinds.forEach((t, i) => {
-      linuxSys.setns(saved[i]!, NAMESPACE_FLAGS[t], `back to the runtime's ${t} namespace`);
-      closeFd(saved[i]!);
-    });
-  }
+  return spawnInNamespaces(kinds, () => enterNamespaces(linuxSys, set, fds), spawn);
 }

@@ -16,6 +16,7 @@ import { expect, send } from "./stages/channel.ts";
 import type { ExecPlan } from "./stages/plans.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv } from "./stages/stage-env.ts";
+import { spawnInNamespaces } from "./stages/spawn-in-namespaces.ts";
 import type { StateStore } from "./state-store.ts";
 import { readlinkSync } from "node:fs";
 import { resolve } from "node:path";
@@ -75,25 +76,20 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   let child: Subprocess | undefined;
   try {
     // All of the init's namespace files first, while /proc is the host's.
-    const joins = CLI_JOINS.map(([type, name]) => ({ type, fd: openRaw(`/proc/${initPid}/ns/${name}`, O.RDONLY), saved: openRaw(`/proc/self/ns/${name}`, O.RDONLY) }));
-    for (const j of joins) opened.push(j.fd, j.saved);
+    const joins = CLI_JOINS.map(([type, name]) => ({ type, fd: openRaw(`/proc/${initPid}/ns/${name}`, O.RDONLY) }));
+    for (const j of joins) opened.push(j.fd);
     const [cliSock, stageSock] = socketPair();
     const exeFd = readOnlySelf(linuxSys);
     opened.push(cliSock, stageSock, exeFd);
     keepAcrossExec(req.preserveFds);
     const stageFd = 3 + req.preserveFds;
     const stdio = ["inherit", "inherit", "inherit", ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i), stageSock, exeFd];
-    let entered = 0;
-    try {
-      for (const j of joins) {
-        linuxSys.setns(j.fd, NAMESPACE_FLAGS[j.type], `the container's ${j.type} namespace`);
-        entered++;
-      }
-      child = Bun.spawn({ cmd: stageCommand(stageFd + 1), env: stageEnv("exec", stageFd), stdio: stdio as never, cwd: "/" });
-    } finally {
-      for (const j of joins.slice(0, entered).reverse()) linuxSys.setns(j.saved, NAMESPACE_FLAGS[j.type], `back to the runtime's ${j.type} namespace`);
-    }
-    if (c.record.cgroup) addProcess(c.record.cgroup, child.pid);
+    child = spawnInNamespaces(
+      joins.map((j) => j.type),
+      () => joins.forEach((j) => linuxSys.setns(j.fd, NAMESPACE_FLAGS[j.type], `the container's ${j.type} namespace`)),
+      () => Bun.spawn({ cmd: stageCommand(stageFd + 1), env: stageEnv("exec", stageFd), stdio: stdio as never, cwd: "/" }),
+    );
+    if (c.record.cgroup) await addProcess(c.record.cgroup, child.pid);
     const plan: ExecPlan = {
       type: "exec",
       id: req.id,

@@ -1,15 +1,13 @@
 // `exec ID CMD…` or `exec -p process.json ID`: runs a new process in a running container and,
 // unless detached, waits for it, forwarding signals, exiting with its code (128+N when a
 // signal N killed it). bunc's own failures exit 255 (see cli/main.ts).
-import { constants } from "node:os";
 import { boolOption, intOption, listOption, stringOption } from "../args.ts";
-import { sendSignal } from "../../../ffi/io.ts";
 import { writePidFile } from "../../runtime/create.ts";
 import { execInContainer } from "../../runtime/exec.ts";
 import { BuncError } from "../../errors.ts";
+import { childExitCode } from "../../runtime/child-exit.ts";
 import type { CommandContext } from "./context.ts";
-
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
+import { forwardSignals } from "./forward-signals.ts";
 
 export async function exec(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
@@ -40,10 +38,8 @@ export async function exec(ctx: CommandContext): Promise<number> {
     child.unref();
     return 0;
   }
-  const handlers = FORWARDED.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
-  for (const [name, h] of handlers) process.on(name, h);
+  const stopForwarding = forwardSignals(pid);
   await child.exited;
-  for (const [name, h] of handlers) process.off(name, h);
-  if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
-  return child.exitCode ?? 255;
+  stopForwarding();
+  return childExitCode(child, 255);
 }

@@ -2,7 +2,7 @@
 // may unshare(CLONE_NEWUSER) or setns into a user namespace, the multi-threaded CLI may not.
 // It enters the user namespace, lets the CLI write the id maps, becomes root there, enters
 // the pid (and time) namespace for its children, spawns the init and reports its pid.
-import { constants } from "node:os";
+import { childExitCode } from "../child-exit.ts";
 import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { enterNamespaces, namespaceSet, openNamespace, type NamespaceType } from "../../linux/namespaces.ts";
@@ -41,15 +41,11 @@ export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
       process.exit(0);
     }
     await init.exited;
-    process.exit(init.signalCode ? 128 + signalNumber(String(init.signalCode)) : (init.exitCode ?? 1));
+    process.exit(childExitCode(init, 1));
   } catch (err) {
     try {
       send(stageFd, errorMessage(err));
     } catch {}
     process.exit(1);
   }
-}
-
-function signalNumber(name: string): number {
-  return (constants.signals as Record<string, number>)[name] ?? 0;
 }

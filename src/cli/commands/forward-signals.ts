@@ -1,0 +1,15 @@
+// A foreground `run` or `exec` passes on the signals a shell or supervisor sends it, so the
+// container's process sees them as if it had been started directly.
+import { constants } from "node:os";
+import { sendSignal } from "../../../ffi/io.ts";
+
+const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
+
+/** Forward to `pid` until the returned function is called. */
+export function forwardSignals(pid: number): () => void {
+  const handlers = FORWARDED.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
+  for (const [name, h] of handlers) process.on(name, h);
+  return () => {
+    for (const [name, h] of handlers) process.off(name, h);
+  };
+}

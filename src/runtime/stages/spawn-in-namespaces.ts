@@ -1,0 +1,23 @@
+// The CLI's way into namespaces without a single-threaded stage: its main thread enters the
+// namespaces a multi-threaded process may enter (pid and time apply to children only; ipc,
+// uts, net and cgroup move just the calling thread), spawns, and goes back to its own.
+import { O } from "../../../ffi/constants.ts";
+import { closeFd, openRaw } from "../../../ffi/io.ts";
+import { linuxSys } from "../../../ffi/sys.ts";
+import { NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, type NamespaceType } from "../../linux/namespaces.ts";
+
+/** Run `enter`, then `spawn`; the calling thread is back in its namespaces of `kinds` after. */
+export function spawnInNamespaces<T>(kinds: NamespaceType[], enter: () => void, spawn: () => T): T {
+  if (!kinds.length) return spawn();
+  const saved = kinds.map((t) => openRaw(`/proc/self/ns/${NAMESPACE_PROC_NAMES[t]}`, O.RDONLY));
+  try {
+    enter();
+    return spawn();
+  } finally {
+    // Back to each saved namespace, entered or not: joining the one we are in changes nothing.
+    kinds.forEach((t, i) => {
+      linuxSys.setns(saved[i]!, NAMESPACE_FLAGS[t], `back to the runtime's ${t} namespace`);
+      closeFd(saved[i]!);
+    });
+  }
+}
