@@ -5,6 +5,8 @@
 // `--bytecode` forbids top-level await anywhere in the bundle.
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
+import { precompileProfiles } from "./src/linux/seccomp/precompile.ts";
+import { defaultSpec } from "./src/runtime/default-spec.ts";
 
 const root = import.meta.dir;
 
@@ -50,6 +52,8 @@ try {
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as { version?: string };
 const version = pkg.version ?? "0.0.0";
 const commit = gitCommit();
+// The default profile, compiled now so no container pays for compiling it (precompiled.ts).
+const precompiled = precompileProfiles([defaultSpec()]);
 
 // Build beside the target and rename over it: a test or bench still running the old
 // binary never sees a half-written file, and the rename cannot fail with ETXTBSY.
@@ -69,6 +73,8 @@ const r = Bun.spawnSync(
     `BUNC_VERSION=${JSON.stringify(version)}`,
     "--define",
     `BUNC_COMMIT=${JSON.stringify(commit)}`,
+    "--define",
+    `BUNC_PRECOMPILED_SECCOMP=${JSON.stringify(JSON.stringify(precompiled))}`,
     entry,
     "--outfile",
     tmp,

@@ -4,7 +4,7 @@
 // the notify listener handed to an agent at listenerPath, `bunc features`, and the configs
 // bunc must refuse. Every container's /tmp is a tmpfs: the rootfs is read-only.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, waitReadable } from "../ffi/io.ts";
@@ -107,6 +107,17 @@ describe("the default profile of `bunc spec`", () => {
     expect(s.Seccomp).toBe("2");
     if (s.Seccomp_filters !== undefined) expect(s.Seccomp_filters).toBe("1");
     expect(s.NoNewPrivs).toBe("1");
+  });
+
+  test("comes compiled with the binary: nothing is compiled or cached for it; another profile is cached", () => {
+    const cache = join(fx.rt.root, "@cache", "seccomp");
+    const cached = () => (existsSync(cache) ? readdirSync(cache) : []);
+    const before = cached();
+    expect(procStatus(sh(specProfile(), "cat /proc/self/status")).Seccomp).toBe("2");
+    expect(cached()).toEqual(before);
+    const other = { ...specProfile(), defaultErrnoRet: 38 };
+    expect(procStatus(sh(other, "cat /proc/self/status")).Seccomp).toBe("2");
+    expect(cached().length).toBe(before.length + 1);
   });
 
   test("without linux.seccomp there is no filter", () => {

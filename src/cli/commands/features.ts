@@ -16,7 +16,7 @@ export function featuresDocument() {
     linux: {
       namespaces: [...NAMESPACE_TYPES],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS],

