@@ -5,6 +5,7 @@
 // built to expect (chown, setuid, … in entrypoint scripts).
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BuncError } from "../../errors.ts";
 import { defaultSeccompProfile } from "../../linux/seccomp/default-profile.ts";
 import { nativeArch } from "../../linux/seccomp/tables/index.ts";
 import { defaultSpec } from "../../runtime/default-spec.ts";
@@ -69,13 +70,23 @@ export function runtimeConfigFromImage(image: unknown, rootfsDir: string, opts: 
   proc.capabilities = { bounding: [...caps], effective: [...caps], permitted: [...caps] };
 
   spec.root = { path: rootfsDir, readonly: opts.readonlyRootfs ?? false };
-  if (opts.hostname !== undefined) spec.hostname = opts.hostname;
+  if (opts.hostname !== undefined) {
+    // The kernel's limit (HOST_NAME_MAX): sethostname would refuse it only at create.
+    if (opts.hostname.length > 64) throw imageError("hostname override", `${JSON.stringify(opts.hostname)} is longer than 64 characters`);
+    spec.hostname = opts.hostname;
+  }
   spec.mounts = [...(spec.mounts ?? []), ...volumeMounts(exec.Volumes)];
   spec.linux!.seccomp = defaultSeccompProfile(nativeArch(), caps);
   spec.annotations = imageAnnotations(config);
 
-  // The overrides (hostname, env, …) come from the caller: check the whole as `create` will.
-  validateSpec(spec);
+  // The overrides (hostname, args, …) come from the caller: check the whole as `create`
+  // will, naming the converted config rather than a config.json that does not exist yet.
+  try {
+    validateSpec(spec);
+  } catch (err) {
+    if (err instanceof BuncError) throw new BuncError(err.code, err.message.replace(/^config\.json: /, "converted runtime config: "), err.errno);
+    throw err;
+  }
   return spec;
 }
 
