@@ -2,6 +2,8 @@
 // with its own users and groups, written as config.json, run by bunc. What the container
 // sees (id, pwd, env, its volume's filesystem) is what the image config asked for.
 import { describe, expect, test } from "bun:test";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { runtimeConfigFromImage, writeBundleConfig } from "../src/image/convert/runtime-config.ts";
 import { containerFixture, expectOk } from "./support/assertions.ts";
 
@@ -17,6 +19,7 @@ const SCRIPT = [
   'echo "GREETING=$GREETING HOME=$HOME PATH=$PATH"',
   'echo "data=$(stat -f -c %T /data)"',
   "grep ' /data ' /proc/self/mountinfo",
+  'if touch /data/written 2>/dev/null; then w=writable; else w=read-only; fi; echo "volume=$(stat -c \'%u:%g %a\' /data) $w"',
 ].join("; ");
 
 function imageConfig(config: Record<string, unknown>) {
@@ -41,6 +44,9 @@ function imageConfig(config: Record<string, unknown>) {
 describe("an image config run as a bundle", () => {
   test("User, WorkingDir, Env, Entrypoint, Cmd and Volumes reach the container", () => {
     const b = fx.bundle({ busybox: true, files: { "etc/passwd": PASSWD, "etc/group": GROUP, "srv/app/.keep": "" } });
+    // The image prepared its volume for its user: the tmpfs keeps that owner and mode.
+    mkdirSync(join(b.rootfs, "data"), { mode: 0o750 });
+    chownSync(join(b.rootfs, "data"), 1234, 1234);
     const spec = runtimeConfigFromImage(imageConfig({}), b.rootfs, { env: ["GREETING=hello override"] });
     writeBundleConfig(b.dir, spec);
 
@@ -54,7 +60,10 @@ describe("an image config run as a bundle", () => {
     const [mountOpts, superPart] = [out[5]!.split(" ")[5]!, out[5]!.split(" - ")[1]!];
     expect(mountOpts.split(",")).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev"]));
     expect(superPart.split(" ")[0]).toBe("tmpfs");
-    expect(superPart).toContain("mode=755");
+    expect(superPart).toContain("mode=750");
+    expect(out[6]).toBe("volume=1234:1234 750 writable");
+    // What the container wrote there went to the tmpfs, not to the rootfs.
+    expect(existsSync(join(b.rootfs, "data/written"))).toBe(false);
   });
 
   test("caller's args replace Cmd; a uid:group User resolves the group by name", () => {
@@ -66,6 +75,8 @@ describe("an image config run as a bundle", () => {
     expect(out[1]).toBe("pwd=/");
     expect(out[2]).toBe("args=one two");
     expect(out[3]).toBe("GREETING=hello image HOME=/ PATH=/bin:/usr/bin");
+    // No directory in the image there: root's, mode 755, not writable by this user.
+    expect(out[6]).toBe("volume=0:0 755 read-only");
   });
 
   test("an unknown user is refused before anything runs, naming the user and the file", () => {

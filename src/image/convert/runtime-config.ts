@@ -75,7 +75,7 @@ export function runtimeConfigFromImage(image: unknown, rootfsDir: string, opts: 
     if (opts.hostname.length > 64) throw imageError("hostname override", `${JSON.stringify(opts.hostname)} is longer than 64 characters`);
     spec.hostname = opts.hostname;
   }
-  spec.mounts = [...(spec.mounts ?? []), ...volumeMounts(exec.Volumes)];
+  spec.mounts = [...(spec.mounts ?? []), ...volumeMounts(exec.Volumes, rootfsDir)];
   spec.linux!.seccomp = defaultSeccompProfile(nativeArch(), caps);
   spec.annotations = imageAnnotations(config);
 
