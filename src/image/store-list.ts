@@ -28,7 +28,7 @@ export async function listImages(storeDir: string): Promise<StoredImage[]> {
     } catch {}
     out.push(item);
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Untag NAME[:TAG] or NAME@DIGEST; an unknown name is an error. */

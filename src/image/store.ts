@@ -104,7 +104,9 @@ export class Staging {
     for (const b of this.blobs) {
       const final = this.store.blobFile(b.digest);
       mkdirSync(join(final, ".."), { recursive: true });
-      if (existsSync(final)) continue; // content-addressed: the same bytes are there already
+      // Content-addressed: a file of the right size there already holds these bytes. One of
+      // another size is damaged; the rename replaces it atomically.
+      if (this.store.hasBlob(b)) continue;
       renameSync(b.temp, final);
       added++;
     }
