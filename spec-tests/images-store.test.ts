@@ -287,6 +287,37 @@ describe("concurrent imports", () => {
   });
 });
 
+describe("a crash", () => {
+  test("an import killed mid-way leaves only whole blobs, and gc clears its staging", async () => {
+    const w = workDir();
+    const store = join(w, "store");
+    await layoutWith(join(w, "small"), "1");
+    ok(store, "import", `oci:${join(w, "small")}:1`);
+    const before = snapshot(store);
+    const noise = new Uint8Array(48 * 1024 * 1024);
+    for (let i = 0; i < noise.length; i += 65536) crypto.getRandomValues(noise.subarray(i, i + 65536));
+    await layoutWith(join(w, "big"), "1", { files: { noise: Buffer.from(noise).toString("latin1") } });
+    const proc = Bun.spawn([buncPath(), "--store", store, "import", `oci:${join(w, "big")}:1`, "big:1"], { stdout: "ignore", stderr: "ignore" });
+    // Kill it once it is writing into its staging directory (or whenever it got to).
+    const staging = join(store, ".bunc-tmp");
+    for (let i = 0; i < 2000 && proc.exitCode === null; i++) {
+      const busy = readdirSync(staging).some((d) => d.startsWith("import-") && readdirSync(join(staging, d)).length > 0);
+      if (busy) break;
+      await Bun.sleep(2);
+    }
+    proc.kill("SIGKILL");
+    await proc.exited;
+    for (const f of readdirSync(join(store, "blobs/sha256"))) {
+      expect(sha256(readFileSync(join(store, "blobs/sha256", f)))).toBe(`sha256:${f}`);
+    }
+    const after = names(store);
+    if (after.includes("big:1")) expect(after).toEqual(["big:1", "small:1"]); // it finished first
+    else expect(snapshot(store)).toEqual(before);
+    ok(store, "gc");
+    expect(readdirSync(staging)).toEqual([]);
+  });
+});
+
 describe("interop with umoci and skopeo", () => {
   test("umoci's image in; skopeo and umoci read bunc's store; skopeo's docker-archive in", async () => {
     const w = workDir();
