@@ -18,7 +18,8 @@ const CHUNK = 256 * 1024;
 export function readCappedFile(path: string, cap: number, what: string): Uint8Array | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted as a blob must not hang the open; it is refused below.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
@@ -46,13 +47,14 @@ export function readCappedFile(path: string, cap: number, what: string): Uint8Ar
 export async function* fileChunks(path: string, what: string): AsyncGenerator<Uint8Array> {
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new BuncError("image", `${what}: ${path} does not exist`);
     throw new BuncError("image", `${what}: cannot open ${path}: ${(err as Error).message}`);
   }
   try {
+    if (!(await fh.stat()).isFile()) throw new BuncError("image", `${what}: ${path} is not a regular file`);
     for (;;) {
       const buf = new Uint8Array(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, CHUNK, null);

@@ -9,3 +9,6 @@ export const MAX_INDEX_DEPTH = 4;
 
 /** How long an import or gc waits for another one holding the store's lock. */
 export const STORE_LOCK_TIMEOUT_MS = 120_000;
+
+/** Members an image archive may have: a tar of countless empty entries is refused. */
+export const MAX_ARCHIVE_ENTRIES = 100_000;

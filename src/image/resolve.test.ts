@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { blobsOf, dockerArchiveEntries, makeImage, makeIndex, OCI_INDEX, OCI_MANIFEST, tarBytes, tempDir, treeEntries, writeLayout, type Blob } from "../../spec-tests/support/images.ts";
 import { verifyingStream } from "./digest.ts";
@@ -148,5 +148,19 @@ describe("contradicting documents are refused", () => {
     const big = { ...img.manifest, bytes: new Uint8Array(5 * 1024 * 1024) };
     writeLayout(d, [{ descriptor: { ...img.manifest.descriptor, size: big.bytes.length }, name: "x" }], [...blobsOf(img).slice(1), big]);
     await expect(openImage(`oci:${d}:x`, { store })).rejects.toThrow(/more than the limit of 4194304/);
+  });
+
+  test("a blob that is a FIFO or a symlink, and an oversized index.json, are refused without hanging", async () => {
+    const img = await makeImage();
+    const d = join(dir(), "fifo");
+    writeLayout(d, [{ descriptor: img.manifest.descriptor, name: "x" }], blobsOf(img).slice(1));
+    const manifestFile = join(d, "blobs/sha256", img.manifest.descriptor.digest.slice(7));
+    expect(Bun.spawnSync(["mkfifo", manifestFile]).exitCode).toBe(0);
+    await expect(openImage(`oci:${d}:x`, { store })).rejects.toThrow(/is not a regular file/);
+    rmSync(manifestFile);
+    symlinkSync("/etc/passwd", manifestFile);
+    await expect(openImage(`oci:${d}:x`, { store })).rejects.toThrow(/is a symbolic link/);
+    writeFileSync(join(d, "index.json"), " ".repeat(4 * 1024 * 1024 + 1));
+    await expect(openImage(`oci:${d}:x`, { store })).rejects.toThrow(/index\.json: .* is 4194305 bytes, more than the limit of 4194304/);
   });
 });

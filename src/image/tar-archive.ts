@@ -8,7 +8,7 @@ import tar from "tar-stream";
 import { BuncError } from "../errors.ts";
 import { streamFrom } from "./blob-source.ts";
 import { verifyBytes } from "./digest.ts";
-import { MAX_DOCUMENT_BYTES } from "./limits.ts";
+import { MAX_ARCHIVE_ENTRIES, MAX_DOCUMENT_BYTES } from "./limits.ts";
 
 export interface TarEntryInfo {
   name: string;
@@ -83,6 +83,7 @@ export class TarArchive {
         for await (const _ of body);
         return false;
       }
+      if (entries.size >= MAX_ARCHIVE_ENTRIES) throw new BuncError("image", `${label}: more than ${MAX_ARCHIVE_ENTRIES} entries`);
       if (entries.has(name)) throw new BuncError("image", `${label}: entry ${JSON.stringify(name)} appears twice`);
       const info: TarEntryInfo = { name, type, size: h.size ?? 0 };
       if (h.linkname) info.linkname = h.linkname;
