@@ -345,5 +345,13 @@ describe("interop with umoci and skopeo", () => {
     expect(fromDocker.config.rootfs.diff_ids).toEqual(JSON.parse(ok(store, "inspect", "from-umoci:1")).config.rootfs.diff_ids);
     // skopeo reads the converted image back out of bunc's store too.
     expect(JSON.parse(tool("skopeo", "inspect", `oci:${store}:some/name:tag`)).Layers).toHaveLength(1);
+
+    // skopeo writes into bunc's store; bunc lists it, reads it and gc keeps its blobs.
+    tool("skopeo", "copy", "--quiet", `oci:${layout}:t`, `oci:${store}:by-skopeo:2`);
+    expect(JSON.parse(ok(store, "images", "--format", "json")).map((i: { name: string }) => i.name)).toEqual(["by-skopeo:2", "from-umoci:1", "some/name:tag"]);
+    ok(store, "rmi", "from-umoci:1", "some/name:tag");
+    ok(store, "gc");
+    expect(JSON.parse(ok(store, "inspect", "by-skopeo:2")).config.rootfs.diff_ids).toEqual(fromDocker.config.rootfs.diff_ids);
+    expect(tool("skopeo", "inspect", `oci:${store}:by-skopeo:2`)).toContain("Digest");
   });
 });
