@@ -106,7 +106,9 @@ describe("import from each transport", () => {
     const w = workDir();
     const r = bunc(join(w, "store"), "import", "docker://busybox:latest");
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/registry pull is not available yet/);
+    expect(r.stderr).toMatch(/registry pull is not available yet: cannot read docker\.io\/library\/busybox:latest/);
+    expect(bunc(join(w, "store"), "import", "registry.example:5000/a/b:1").stderr).toMatch(/"registry.example:5000\/a\/b:1" is not in the store .*; registry pull is not available yet/);
+    expect(bunc(join(w, "store"), "import", "busybox").stderr).toMatch(/"busybox:latest" is not in the store .*; registry pull is not available yet/);
     expect(existsSync(join(w, "store"))).toBe(false);
   });
 });

@@ -38,7 +38,7 @@ export function checkShape<S extends v.GenericSchema>(schema: S, value: unknown,
   throw fail(what, `${field}: expected ${issue.expected ?? issue.message}, ${got}`);
 }
 
-/** A descriptor's digest checked, and its children's when it is a manifest or index. */
+/** A descriptor whose digest is checked against the grammar. */
 export function checkDescriptor(d: Descriptor, what: string): Descriptor {
   checkDigest(d.digest, `${what}: digest`);
   return d;

@@ -21,6 +21,9 @@ import { formatPlatform, hostPlatform, platformRank, type Platform } from "./pla
 import { formatImageName, looksLikeRegistry, parseImageName, parseImageReference, type ImageName } from "./reference.ts";
 
 export type { Platform } from "./platform.ts";
+// What a caller of openImage needs besides it, from one module.
+export { verifyingStream } from "./digest.ts";
+export { formatPlatform, hostPlatform, parsePlatform } from "./platform.ts";
 
 export interface LayerSource {
   digest: string;
@@ -83,7 +86,7 @@ export function selectStoreImage(store: LayoutSource, name: ImageName): RootSele
     const pull = looksLikeRegistry(name) ? "; registry pull is not available yet" : "";
     throw new BuncError("not-found", `image ${JSON.stringify(wanted)} is not in the store ${store.dir}${pull}`);
   }
-  return { candidates, name: name.digest === undefined ? wanted : formatImageName({ ...name, tag: undefined } as ImageName) };
+  return { candidates, name: name.digest === undefined ? wanted : `${name.repository}@${name.digest}` };
 }
 
 /** Find the source and the root descriptors a reference names. */

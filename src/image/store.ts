@@ -12,7 +12,7 @@
 // staging files, which gc removes. Two writers of the same blob each rename a complete copy
 // of the same bytes: the last rename wins, readers never see a partial file.
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BuncError } from "../errors.ts";
 import { MEDIA_TYPE, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../spec/image-manifest.ts";
 import { blobPath, parseDigest, verifyingStream } from "./digest.ts";
@@ -103,7 +103,7 @@ export class Staging {
     let added = 0;
     for (const b of this.blobs) {
       const final = this.store.blobFile(b.digest);
-      mkdirSync(join(final, ".."), { recursive: true });
+      mkdirSync(dirname(final), { recursive: true });
       // Content-addressed: a file of the right size there already holds these bytes. One of
       // another size is damaged; the rename replaces it atomically.
       if (this.store.hasBlob(b)) continue;
