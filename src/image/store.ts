@@ -25,6 +25,16 @@ const INDEX_TEMP_PREFIX = "index-";
 
 const randomSuffix = () => `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
+/** Make renames into `dir` durable: a crash after this cannot undo them. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Write a file whole and durably under a temp name, then rename it over `target`. */
 export function writeFileAtomic(tempDir: string, prefix: string, target: string, bytes: Uint8Array): void {
   const temp = join(tempDir, `${prefix}${randomSuffix()}`);
@@ -42,6 +52,7 @@ export function writeFileAtomic(tempDir: string, prefix: string, target: string,
     rmSync(temp, { force: true });
     throw err;
   }
+  fsyncDirectory(dirname(target));
 }
 
 export interface StagedBlob {
@@ -101,6 +112,7 @@ export class Staging {
   /** Give the staged blobs their final names. Call holding the store lock. */
   commitBlobs(): number {
     let added = 0;
+    const touched = new Set<string>();
     for (const b of this.blobs) {
       const final = this.store.blobFile(b.digest);
       mkdirSync(dirname(final), { recursive: true });
@@ -108,8 +120,11 @@ export class Staging {
       // another size is damaged; the rename replaces it atomically.
       if (this.store.hasBlob(b)) continue;
       renameSync(b.temp, final);
+      touched.add(dirname(final));
       added++;
     }
+    // Blobs durable before index.json names them.
+    for (const dir of touched) fsyncDirectory(dir);
     return added;
   }
 
