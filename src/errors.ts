@@ -10,6 +10,7 @@ export type ErrorCode =
   | "stage" // a stage process failed or went silent
   | "exec-not-found"
   | "exec-denied"
+  | "image" // an image, its reference, a layout or an archive is invalid or missing
   | "unsupported"; // config asks for something bunc does not do yet
 
 export class BuncError extends Error {

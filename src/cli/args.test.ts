@@ -24,6 +24,7 @@ describe("global options", () => {
     expect(r.options).toEqual({});
     expect(r.global).toEqual({
       root: "/run/bunc",
+      store: "/var/lib/bunc",
       logFormat: "text",
       debug: false,
       systemdCgroup: false,
@@ -34,9 +35,10 @@ describe("global options", () => {
   });
 
   test("every flag, in each syntax", () => {
-    const r = p("--root", "/r", "-log=/l", "--log-format", "json", "-debug", "--systemd-cgroup", "--rootless=true", "state", "c");
+    const r = p("--root", "/r", "--store=/s", "-log=/l", "--log-format", "json", "-debug", "--systemd-cgroup", "--rootless=true", "state", "c");
     expect(r.global).toEqual({
       root: "/r",
+      store: "/s",
       log: "/l",
       logFormat: "json",
       debug: true,

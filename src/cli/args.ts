@@ -13,6 +13,8 @@ export type OptionValue = string | boolean | string[];
 
 export interface GlobalOptions {
   root: string;
+  /** The image store directory. */
+  store: string;
   log?: string;
   logFormat: "text" | "json";
   debug: boolean;
@@ -122,6 +124,7 @@ function globalOptions(values: Record<string, OptionValue>): GlobalOptions {
   const v = withDefaults(GLOBAL_FLAGS, values);
   const global: GlobalOptions = {
     root: v.root as string,
+    store: v.store as string,
     // Values were checked against the choices in the table when they were read.
     logFormat: v["log-format"] as GlobalOptions["logFormat"],
     debug: v.debug === true,

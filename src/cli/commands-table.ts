@@ -53,6 +53,8 @@ const list = (name: string, value: string, help: string, extra: Partial<FlagSpec
 });
 
 export const DEFAULT_ROOT = "/run/bunc";
+/** Image store: an OCI image layout (src/image/store.ts). */
+export const DEFAULT_STORE = "/var/lib/bunc";
 
 /** Accepted by every command and before the command; local help only, never inherited. */
 export const HELP_FLAG: FlagSpec = bool("help", "show help", { short: "h" });
@@ -61,6 +63,7 @@ export const VERSION_FLAG: FlagSpec = bool("version", "print the version", { sho
 /** Flags before the command. Except help and version they may also follow it, as with runc. */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   str("root", "DIR", "directory holding container state, best on tmpfs", { default: DEFAULT_ROOT }),
+  str("store", "DIR", "image store, an OCI image layout", { default: DEFAULT_STORE }),
   str("log", "FILE", "write logs to FILE instead of standard error"),
   str("log-format", "FORMAT", "log format: text or json", { default: "text", choices: ["text", "json"] }),
   bool("debug", "log debug messages"),
@@ -122,6 +125,41 @@ const updateFlags: readonly FlagSpec[] = [
   str("pids-limit", "N", "maximum number of processes"),
   str("l3-cache-schema", "SCHEMA", "Intel RDT L3 cache schema"),
   str("mem-bw-schema", "SCHEMA", "Intel RDT memory bandwidth schema"),
+];
+
+const platform = str("platform", "OS/ARCH[/VARIANT]", "take this platform's image from an index (default: this machine's)");
+const none = { synopsis: "", argsNoun: "none", min: 0, max: 0 } as const;
+
+const imageCommands: readonly CommandSpec[] = [
+  {
+    name: "import",
+    summary: "copy an image into the store (oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG])",
+    synopsis: "<source> [name[:tag]]",
+    argsNoun: "the source image and an optional name",
+    min: 1,
+    max: 2,
+    flags: [platform],
+  },
+  { name: "images", summary: "list the images in the store", ...none, flags: [format] },
+  {
+    name: "rmi",
+    summary: "remove image names from the store (gc frees the space)",
+    synopsis: "<name[:tag]|name@digest>...",
+    argsNoun: "the image names",
+    min: 1,
+    max: Infinity,
+    flags: [],
+  },
+  { name: "gc", summary: "delete the store's blobs no image name reaches", ...none, flags: [] },
+  {
+    name: "inspect",
+    summary: "print an image's manifest and config as JSON",
+    synopsis: "<image>",
+    argsNoun: "the image",
+    min: 1,
+    max: 1,
+    flags: [platform],
+  },
 ];
 
 const commandList: readonly CommandSpec[] = [
@@ -227,6 +265,7 @@ const commandList: readonly CommandSpec[] = [
       bool("ignore-paused", "allow exec into a paused container"),
     ],
   },
+  ...imageCommands,
   {
     name: "help",
     summary: "show help for bunc or a command",
@@ -266,7 +305,7 @@ export function usageText(command?: string): string {
     return [
       "usage: bunc [global options] <command> [command options] [arguments...]",
       "",
-      "bunc runs OCI containers from bundles.",
+      "bunc runs OCI containers from bundles and keeps OCI images in a store.",
       "",
       "commands:",
       ...commandList.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

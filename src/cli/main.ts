@@ -25,6 +25,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   exec: async () => (await import("./commands/exec.ts")).exec,
   update: async () => (await import("./commands/update.ts")).update,
   events: async () => (await import("./commands/events.ts")).events,
+  import: async () => (await import("./commands/import.ts")).importCommand,
+  images: async () => (await import("./commands/images.ts")).images,
+  rmi: async () => (await import("./commands/rmi.ts")).rmi,
+  gc: async () => (await import("./commands/gc.ts")).gc,
+  inspect: async () => (await import("./commands/inspect.ts")).inspect,
 };
 
 export function exitCodeOf(err: unknown, command?: string): number {

@@ -1,6 +1,6 @@
 // The annotations of image-spec conversion.md: the implicit ones taken from image fields,
 // then Config.Labels, which win any conflict. Label values are passed on unchanged.
-import type { ImageConfig } from "../../spec/image-config.ts";
+import type { RunnableImageConfig as ImageConfig } from "../../spec/image-config.ts";
 
 const PREFIX = "org.opencontainers.image.";
 

@@ -9,7 +9,7 @@ import { BuncError } from "../../errors.ts";
 import { defaultSeccompProfile } from "../../linux/seccomp/default-profile.ts";
 import { nativeArch } from "../../linux/seccomp/tables/index.ts";
 import { defaultSpec } from "../../runtime/default-spec.ts";
-import { ImageConfigSchema } from "../../spec/image-config.ts";
+import { RunnableImageConfigSchema } from "../../spec/image-config.ts";
 import type { Spec } from "../../spec/runtime-config.ts";
 import { validateSpec } from "../../spec/validate-config.ts";
 import { imageAnnotations } from "./annotations.ts";
@@ -49,7 +49,7 @@ export interface ConvertOptions {
  * looked up inside it). Throws a BuncError naming the field or file at fault.
  */
 export function runtimeConfigFromImage(image: unknown, rootfsDir: string, opts: ConvertOptions = {}): Spec {
-  const config = checkImageSchema(ImageConfigSchema, image);
+  const config = checkImageSchema(RunnableImageConfigSchema, image);
   if (config.os !== "linux") throw imageError("os", `${JSON.stringify(config.os)} images cannot run here (only linux)`);
   const exec = config.config ?? {};
   const imageName = opts.imageName ?? "(unnamed)";

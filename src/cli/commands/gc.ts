@@ -1,0 +1,8 @@
+import { collectGarbage } from "../../image/store-gc.ts";
+import { print, type CommandContext } from "./context.ts";
+
+export async function gc(ctx: CommandContext): Promise<number> {
+  const r = await collectGarbage(ctx.global.store);
+  print(`removed ${r.blobsRemoved} blobs (${r.bytesFreed} bytes) and ${r.tempsRemoved} temporary files`);
+  return 0;
+}

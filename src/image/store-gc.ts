@@ -1,0 +1,70 @@
+// `bunc gc`: remove the blobs no index.json entry reaches, and staging files left by
+// imports that died. Runs under the store lock, so no import commits meanwhile; a staging
+// directory whose flock can be taken has no live owner.
+import { closeSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { isDigest } from "./digest.ts";
+import { lockDirectory } from "./store-lock.ts";
+import { reach, type Reach } from "./store-walk.ts";
+import { ImageStore, INDEX_TEMP_FILE_PREFIX, STAGING_DIR_PREFIX, TEMP_DIR } from "./store.ts";
+
+export interface GcReport {
+  blobsRemoved: number;
+  bytesFreed: number;
+  tempsRemoved: number;
+}
+
+export async function collectGarbage(storeDir: string): Promise<GcReport> {
+  const store = new ImageStore(storeDir);
+  const report: GcReport = { blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0 };
+  if (!store.isLayout()) return report;
+  return store.withLock(async () => {
+    // Mark everything reachable first: an unreadable manifest stops gc before it deletes.
+    const kept: Reach = { blobs: new Map(), configs: 0 };
+    for (const d of store.layout.readIndex().manifests) await reach(store, d, kept);
+    const blobsDir = join(storeDir, "blobs");
+    for (const algorithm of safeList(blobsDir)) {
+      if (algorithm !== "sha256" && algorithm !== "sha512") continue;
+      for (const hex of safeList(join(blobsDir, algorithm))) {
+        const digest = `${algorithm}:${hex}`;
+        // Files that are not named as blobs belong to someone else: leave them.
+        if (!isDigest(digest) || kept.blobs.has(digest)) continue;
+        const path = join(blobsDir, algorithm, hex);
+        try {
+          const st = statSync(path);
+          unlinkSync(path);
+          report.blobsRemoved++;
+          report.bytesFreed += st.size;
+        } catch {}
+      }
+    }
+    const tempDir = join(storeDir, TEMP_DIR);
+    for (const name of safeList(tempDir)) {
+      const path = join(tempDir, name);
+      if (name.startsWith(STAGING_DIR_PREFIX)) {
+        let fd: number;
+        try {
+          fd = lockDirectory(path, "staging directory", 0);
+        } catch {
+          continue; // an import is using it
+        }
+        rmSync(path, { recursive: true, force: true });
+        closeSync(fd);
+        report.tempsRemoved++;
+      } else if (name.startsWith(INDEX_TEMP_FILE_PREFIX)) {
+        // index.json is only written under the lock we hold: this one was abandoned.
+        rmSync(path, { force: true });
+        report.tempsRemoved++;
+      }
+    }
+    return report;
+  });
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
