@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   exec: async () => (await import("./commands/exec.ts")).exec,
   update: async () => (await import("./commands/update.ts")).update,
   events: async () => (await import("./commands/events.ts")).events,
+  recvtty: async () => (await import("./commands/recvtty.ts")).recvtty,
 };
 
 export function exitCodeOf(err: unknown, command?: string): number {

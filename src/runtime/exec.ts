@@ -29,6 +29,8 @@ export interface ExecRequest {
   consoleSocket?: string;
   /** A console socket bunc listens on itself: used when the process asks for a terminal and no consoleSocket is given. */
   ownConsoleSocket?: string;
+  /** The size the pty starts with when bunc attaches it: the process may look before bunc can set it. */
+  ownConsoleSize?: { height: number; width: number };
 }
 
 const STAGE_TIMEOUT_MS = 30_000;
@@ -65,6 +67,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   if (proc.terminal && !consoleSocket) {
     throw new BuncError("usage", "exec --tty without --console-socket: only an exec in the foreground (not --detach) can attach the terminal");
   }
+  if (consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket && req.ownConsoleSize) proc.consoleSize = req.ownConsoleSize;
   if (!proc.terminal && req.consoleSocket) throw new BuncError("usage", "--console-socket: the process asks for no terminal (use --tty)");
   if (proc.apparmorProfile) throw new BuncError("unsupported", "--apparmor: AppArmor is not supported yet");
   if (proc.selinuxLabel) throw new BuncError("unsupported", "--process-label: SELinux labels are not supported yet");

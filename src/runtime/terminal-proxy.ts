@@ -8,7 +8,7 @@
 // so the CLI's main thread stays free to wait for the process and pass on signals.
 import tty from "node:tty";
 import { closeFd } from "../../ffi/io.ts";
-import { duplicate, eofCharacter, isTerminal, makeRaw, restoreModes, saveModes, setWindowSize, windowSize } from "../../ffi/termios.ts";
+import { duplicate, eofCharacter, isTerminal, makeRaw, restoreModes, saveModes, setWindowSize, windowSize, type WindowSize } from "../../ffi/termios.ts";
 import { log } from "../log.ts";
 import { messageOf } from "../errors.ts";
 import { writeBytes } from "../output.ts";
@@ -37,6 +37,18 @@ function callerTerminal(): number | undefined {
   return [0, 1, 2].find(isTerminal);
 }
 
+/** The caller's window size, when it has a terminal that was given one. */
+export function callerWindowSize(): WindowSize | undefined {
+  const fd = callerTerminal();
+  if (fd === undefined) return undefined;
+  try {
+    const size = windowSize(fd);
+    return size.rows || size.cols ? size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function attachTerminal(master: number, options: TerminalProxyOptions): TerminalProxy {
   const sizeFrom = callerTerminal();
   const rawFd = options.stdin && isTerminal(0) ? 0 : undefined;
@@ -55,7 +67,9 @@ export function attachTerminal(master: number, options: TerminalProxyOptions): T
   const copySize = () => {
     if (sizeFrom === undefined || stopped) return;
     try {
-      setWindowSize(master, windowSize(sizeFrom));
+      const size = windowSize(sizeFrom);
+      // A terminal that was never given a size (0×0) says nothing: process.consoleSize stays.
+      if (size.rows || size.cols) setWindowSize(master, size);
     } catch (err) {
       log("debug", `window size not copied: ${messageOf(err)}`);
     }

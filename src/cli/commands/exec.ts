@@ -10,7 +10,7 @@ import type { CommandContext } from "./context.ts";
 import { sendSignal } from "../../../ffi/io.ts";
 import { forwardSignals } from "./forward-signals.ts";
 import { openConsoleReceiver, type ConsoleReceiver } from "../../runtime/console-receiver.ts";
-import type { TerminalProxy } from "../../runtime/terminal-proxy.ts";
+import { attachTerminal, callerWindowSize, type TerminalProxy } from "../../runtime/terminal-proxy.ts";
 
 export async function exec(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
@@ -49,11 +49,11 @@ async function execAttached(ctx: CommandContext, receiver: ConsoleReceiver | und
     ignorePaused: boolOption(o, "ignore-paused"),
     consoleSocket: stringOption(o, "console-socket"),
     ownConsoleSocket: receiver?.path,
+    ownConsoleSize: receiver ? consoleSizeOf(callerWindowSize()) : undefined,
   });
   let proxy: TerminalProxy | undefined;
   if (receiver && terminal) {
     try {
-      const { attachTerminal } = await import("../../runtime/terminal-proxy.ts");
       proxy = attachTerminal(receiver.take().master, { stdin: true });
       attached(proxy);
     } catch (err) {
@@ -76,3 +76,5 @@ async function execAttached(ctx: CommandContext, receiver: ConsoleReceiver | und
   await proxy?.finish();
   return childExitCode(child, 255);
 }
+
+const consoleSizeOf = (size: { rows: number; cols: number } | undefined) => (size ? { height: size.rows, width: size.cols } : undefined);
