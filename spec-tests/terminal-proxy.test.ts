@@ -42,8 +42,9 @@ function terminal(command: string[]): TmuxTerminal {
 
 const terminalBundle = (script: string) => fx.bundle({ args: ["sh", "-c", script], config: { process: { terminal: true } } as never });
 
-/** bunc's own console sockets live in bunc-console-* dirs under the temp dir. */
-const consoleDirs = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("bunc-console-")));
+/** bunc's own console sockets live in bunc-console-* dirs under its temp dir: /tmp, as the
+ *  tests give it no TMPDIR. */
+const consoleDirs = () => new Set(readdirSync("/tmp").filter((n) => n.startsWith("bunc-console-")));
 
 function expectModesRestored(t: TmuxTerminal): void {
   const before = readFileSync(join(t.dir, "modes-before"), "utf8");

@@ -17,7 +17,7 @@ import { boolOption, stringOption } from "../args.ts";
 import type { CommandContext } from "./context.ts";
 
 // The listening socket is looked at this often: Bun's event loop cannot watch it for us.
-const ACCEPT_POLL_MS = 50;
+const ACCEPT_POLL_MS = 200;
 const MESSAGE_TIMEOUT_MS = 10_000;
 
 /** Resolves with the next connection on `listener`, polling without blocking the event loop. */
