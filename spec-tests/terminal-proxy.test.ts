@@ -182,6 +182,19 @@ describe("exec --tty with no console socket", () => {
   });
 });
 
+describe("exec --tty, when the pty outlives the process", () => {
+  test("a child that keeps the pty open does not keep bunc: it returns with the process's code", () => {
+    const b = fx.bundle({ args: ["sleep", "600"] });
+    const id = fx.rt.id();
+    expectOk(fx.rt.bunc(["run", "--detach", "--bundle", b.dir, id]));
+    // The child ignores the hangup its session leader's exit sends, and holds the pty on.
+    const r = fx.rt.bunc(["exec", "-t", id, "sh", "-c", "trap '' HUP; sleep 600 & echo started; exit 2"], { timeoutMs: 15_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain("started");
+  });
+});
+
 describe("recvtty", () => {
   test("single: the terminal a container sends crosses both ways; modes and socket are cleaned up", () => {
     const dir = tempDir();
