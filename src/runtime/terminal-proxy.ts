@@ -90,9 +90,13 @@ export function attachTerminal(master: number, options: TerminalProxyOptions): T
   let writerFd: number | undefined;
   let writer: tty.WriteStream | undefined;
   let lastInput = 0x0a;
+  // A process that does not read its input slows the reading of ours: nothing piles up.
   const onInput = (chunk: Buffer) => {
     if (chunk.length) lastInput = chunk[chunk.length - 1]!;
-    writer?.write(chunk);
+    if (writer && !writer.write(chunk)) process.stdin.pause();
+  };
+  const onDrain = () => {
+    if (!stopped) process.stdin.resume();
   };
   // Piped input has no ^D of its own: its end is passed on as the pty's end-of-file
   // character, twice after a partial line (the first only ends the line).
@@ -128,6 +132,7 @@ export function attachTerminal(master: number, options: TerminalProxyOptions): T
       writerFd = duplicate(master);
       writer = new tty.WriteStream(writerFd);
       writer.on("error", (err) => log("debug", `terminal input: ${messageOf(err)}`));
+      writer.on("drain", onDrain);
       process.stdin.on("data", onInput);
       process.stdin.on("end", onInputEnd);
     }
