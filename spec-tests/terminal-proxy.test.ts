@@ -130,6 +130,17 @@ describe("run with a terminal and no console socket", () => {
     expect(r.stdout.trimEnd().endsWith("cat-ended")).toBe(true);
   });
 
+  test("piped input far larger than the pty holds arrives whole, for a process slow to read it", () => {
+    const line = `${"x".repeat(99)}\n`;
+    const input = line.repeat(5000) + "tail-without-newline";
+    const b = terminalBundle("sleep 1; wc -c");
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()], { stdin: input });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(0);
+    // The pty echoes the input back first (the partial line with no newline); wc's count ends it.
+    expect(r.stdout.trimEnd()).toMatch(new RegExp(`(?<!\\d)${input.length}$`));
+  });
+
   test("output is drained to the last byte before bunc exits", () => {
     const b = terminalBundle("seq 1 30000");
     const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
