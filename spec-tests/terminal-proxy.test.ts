@@ -141,6 +141,22 @@ describe("run with a terminal and no console socket", () => {
     expect(r.stdout.trimEnd()).toMatch(new RegExp(`(?<!\\d)${input.length}$`));
   });
 
+  test("a container with a user namespace reaches bunc's own console socket too", () => {
+    const b = fx.bundle({
+      args: ["sh", "-c", "tty; id -u; exit 9"],
+      config: { process: { terminal: true } } as never,
+      mutate: (cfg) => {
+        cfg.linux!.namespaces!.push({ type: "user" });
+        cfg.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        cfg.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      },
+    });
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(9);
+    expect(r.stdout.split("\r\n").slice(0, 2)).toEqual(["/dev/pts/0", "0"]);
+  });
+
   test("output is drained to the last byte before bunc exits", () => {
     const b = terminalBundle("seq 1 30000");
     const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
@@ -153,8 +169,7 @@ describe("run with a terminal and no console socket", () => {
   test("process.consoleSize stays when the caller has no terminal", () => {
     const b = fx.bundle({ args: ["stty", "size"], config: { process: { terminal: true, consoleSize: { height: 33, width: 111 } } } as never });
     const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout.trim()).toBe("33 111");
+    expect({ exitCode: r.exitCode, stdout: r.stdout.trim(), stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "33 111", stderr: "" });
   });
 
   test("run --detach with a terminal and no console socket is refused; create too", () => {

@@ -2,9 +2,9 @@
 // terminal and, on it, one message whose data is the pty's name and whose SCM_RIGHTS fd is
 // the pty's master. Used by a foreground run/exec that attaches the terminal itself (its
 // socket lives in a private 0700 directory) and by `bunc recvtty`.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { closeFd, waitReadable } from "../../ffi/io.ts";
 import { acceptUnix, listenUnix, receiveWithFds } from "../../ffi/unix-socket.ts";
 import { BuncError } from "../errors.ts";
@@ -63,4 +63,26 @@ export function openConsoleReceiver(): ConsoleReceiver {
     },
     close,
   };
+}
+
+/** The host id that id 0 of `pid`'s user namespace maps to (from its uid_map or gid_map). */
+function hostIdOfRoot(pid: number, map: "uid_map" | "gid_map"): number | undefined {
+  for (const line of readFileSync(`/proc/${pid}/${map}`, "utf8").split("\n")) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (inside === undefined || outside === undefined || count === undefined) continue;
+    if (inside <= 0 && 0 < inside + count) return outside - inside;
+  }
+  return undefined;
+}
+
+/**
+ * Let the root of `pid`'s user namespace reach a socket of openConsoleReceiver: an init in
+ * a user namespace connects as that (host) uid, which a root-only 0700 directory shuts out.
+ */
+export function admitUserNamespaceRoot(socketPath: string, pid: number): void {
+  const uid = hostIdOfRoot(pid, "uid_map");
+  const gid = hostIdOfRoot(pid, "gid_map");
+  if (uid === undefined || gid === undefined) return;
+  chownSync(dirname(socketPath), uid, gid);
+  chownSync(socketPath, uid, gid);
 }

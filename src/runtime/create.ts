@@ -27,6 +27,7 @@ import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 import { activationEnv } from "./socket-activation.ts";
+import { admitUserNamespaceRoot } from "./console-receiver.ts";
 
 export interface CreateRequest {
   id: string;
@@ -168,6 +169,8 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       placedLater: true,
       hostPid: initPid,
     };
+    // bunc's own console socket is root's alone: an init in a user namespace is let in.
+    if (userns && consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket) admitUserNamespaceRoot(consoleSocket, initPid);
     send(cliSock, plan as never);
     try {
       setup.createCgroup(cgroup);
