@@ -54,6 +54,10 @@ const table = {
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  isatty: { args: ["i32"], returns: "i32" },
+  tcgetattr: { args: ["i32", "ptr"], returns: "i32" },
+  tcsetattr: { args: ["i32", "i32", "ptr"], returns: "i32" },
+  cfmakeraw: { args: ["ptr"], returns: "void" },
 } as const;
 
 // syscall(2) bound again with exact argument types for the hot calls glibc has no wrapper

@@ -125,11 +125,6 @@ const CASES: Case[] = [
     names: () => ["linux.intelRdt"],
   },
   {
-    name: "unsupported process.terminal",
-    bundle: { config: { process: { terminal: true } } },
-    names: () => ["process.terminal"],
-  },
-  {
     name: "a mount source that does not exist",
     bundle: { mutate: (c) => c.mounts!.push({ destination: "/data", type: "bind", source: "/no/such/source", options: ["rbind"] }) },
     names: () => ["/no/such/source"],
@@ -166,6 +161,16 @@ describe.each(["create", "run"])("%s refuses", (command) => {
 });
 
 describe("other refusals", () => {
+  // A foreground run attaches a terminal itself (terminal-proxy.test.ts); these cannot.
+  test.each([[["create"]], [["run", "--detach"]]] as [string[]][])("a terminal without a console socket: %p", (command) => {
+    const b = fx.bundle({ args: ["sh", "-c", "echo must not run"], config: { process: { terminal: true } } });
+    const id = fx.rt.id();
+    const r = fx.rt.bunc([...command, "--bundle", b.dir, id]);
+    expectRefused(r, "process.terminal", "--console-socket");
+    expect(r.stdout).not.toContain("must not run");
+    expectNothingLeft(b, id);
+  });
+
   test("a missing bundle dir", () => {
     const b = fx.bundle();
     const missing = join(b.dir, "no-such-bundle");

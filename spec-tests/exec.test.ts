@@ -602,8 +602,8 @@ describe("user namespace", () => {
 
 describe("refused as unsupported", () => {
   test.each([
-    [["--tty"], /terminal/],
-    [["-t"], /terminal/],
+    [["--tty", "--detach"], /--console-socket/],
+    [["-t", "-d"], /--console-socket/],
     [["--apparmor", "unconfined"], /AppArmor/],
     [["--process-label", "system_u:system_r:container_t:s0"], /SELinux/],
   ] as [string[], RegExp][])("%p: 255 with a clear message, nothing run", (flags, message) => {
@@ -614,10 +614,10 @@ describe("refused as unsupported", () => {
     finish(c);
   });
 
-  test("a terminal asked for in -p process.json is refused too", () => {
+  test("a terminal asked for in -p process.json, detached and without a console socket, is refused too", () => {
     const c = running();
-    const r = exec(c, ["-p", "-"], [], { stdin: JSON.stringify({ terminal: true, user: { uid: 0, gid: 0 }, args: ["touch", "/tmp/ran"], cwd: "/" }) });
-    expect255(r, /terminal/);
+    const r = exec(c, ["-d", "-p", "-"], [], { stdin: JSON.stringify({ terminal: true, user: { uid: 0, gid: 0 }, args: ["touch", "/tmp/ran"], cwd: "/" }) });
+    expect255(r, /--console-socket/);
     expect(existsSync(c.tmp("ran"))).toBe(false);
     finish(c);
   });

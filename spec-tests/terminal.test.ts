@@ -109,11 +109,11 @@ describe("exec --tty --console-socket", () => {
     expectOk(fx.rt.bunc(["delete", "--force", id]));
   });
 
-  test("--tty without a console socket is refused with 255", () => {
+  test("--tty --detach without a console socket is refused with 255", () => {
     const b = fx.bundle({ args: ["sleep", "1000"] });
     const id = fx.rt.id();
     expectOk(fx.rt.bunc(["run", "--detach", "--bundle", b.dir, id]));
-    const r = fx.rt.bunc(["exec", "--tty", id, "true"]);
+    const r = fx.rt.bunc(["exec", "--tty", "--detach", id, "true"]);
     expect(r.exitCode).toBe(255);
     expect(r.stderr).toContain("--console-socket");
     expectOk(fx.rt.bunc(["delete", "--force", id]));

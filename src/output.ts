@@ -2,18 +2,23 @@
 // stream machinery on first use: more than the whole rest of a `bunc state`.
 import { writeSync } from "node:fs";
 
-const writeAll = (fd: number, text: string) => {
-  const buf = Buffer.from(text);
+const writeAll = (fd: number, text: string) => writeBytes(fd, Buffer.from(text));
+
+/** Write all of `buf` to `fd`, waiting out EAGAIN; a closed pipe ends it quietly. */
+export function writeBytes(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
     try {
       off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
+        Bun.sleepSync(1);
+        continue;
+      }
       return; // a closed pipe: nothing left to tell
     }
   }
-};
+}
 
 export const print = (text: string) => writeAll(1, text.endsWith("\n") ? text : `${text}\n`);
 export const printError = (text: string) => writeAll(2, text.endsWith("\n") ? text : `${text}\n`);

@@ -267,6 +267,23 @@ const commandList: readonly CommandSpec[] = [
   },
   ...imageCommands,
   {
+    name: "recvtty",
+    summary: "receive terminals sent to a console socket (for people and tests)",
+    synopsis: "<socket-path>",
+    argsNoun: "the socket path",
+    min: 1,
+    max: 1,
+    flags: [
+      str("mode", "MODE", "single: attach the first terminal to this one; null: take any number and drop their output", {
+        short: "m",
+        default: "single",
+        choices: ["single", "null"],
+      }),
+      pidFile,
+      bool("no-stdin", "do not pass standard input on to the terminal"),
+    ],
+  },
+  {
     name: "help",
     summary: "show help for bunc or a command",
     synopsis: "[command]",

@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   gc: async () => (await import("./commands/gc.ts")).gc,
   inspect: async () => (await import("./commands/inspect.ts")).inspect,
+  recvtty: async () => (await import("./commands/recvtty.ts")).recvtty,
 };
 
 export function exitCodeOf(err: unknown, command?: string): number {

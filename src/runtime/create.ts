@@ -27,12 +27,15 @@ import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 import { activationEnv } from "./socket-activation.ts";
+import { admitUserNamespaceRoot } from "./console-receiver.ts";
 
 export interface CreateRequest {
   id: string;
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** A console socket bunc listens on itself: used when the config asks for a terminal and no consoleSocket is given. */
+  ownConsoleSocket?: string;
   preserveFds: number;
   /** Socket-activation fds (from 3 up) to pass on before the preserved ones. */
   listenFds?: number;
@@ -117,7 +120,8 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     setup = loaded;
     config = parseConfig(text, file);
     if (request.listenFds) config.process!.env = [...(config.process!.env ?? []), ...activationEnv(request.listenFds)];
-    checkCreatable(config, req.consoleSocket);
+    const consoleSocket = req.consoleSocket ?? (config.process?.terminal ? req.ownConsoleSocket : undefined);
+    checkCreatable(config, consoleSocket);
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
@@ -161,10 +165,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
       cgroupDirs: cgroup.dirs,
-      consoleSocket: req.consoleSocket === undefined ? undefined : resolve(req.consoleSocket),
+      consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
       placedLater: true,
       hostPid: initPid,
     };
+    // bunc's own console socket is root's alone: an init in a user namespace is let in.
+    if (userns && consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket) admitUserNamespaceRoot(consoleSocket, initPid);
     send(cliSock, plan as never);
     try {
       setup.createCgroup(cgroup);

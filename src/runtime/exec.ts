@@ -27,6 +27,10 @@ export interface ExecRequest {
   preserveFds: number;
   ignorePaused: boolean;
   consoleSocket?: string;
+  /** A console socket bunc listens on itself: used when the process asks for a terminal and no consoleSocket is given. */
+  ownConsoleSocket?: string;
+  /** The size the pty starts with when bunc attaches it: the process may look before bunc can set it. */
+  ownConsoleSize?: { height: number; width: number };
 }
 
 const STAGE_TIMEOUT_MS = 30_000;
@@ -50,7 +54,7 @@ async function blame<T>(source: string, f: () => T | Promise<T>): Promise<T> {
   }
 }
 
-export async function execInContainer(store: StateStore, req: ExecRequest): Promise<{ child: Subprocess; pid: number }> {
+export async function execInContainer(store: StateStore, req: ExecRequest): Promise<{ child: Subprocess; pid: number; terminal: boolean }> {
   const c = loadContainer(store, req.id);
   if (c.status === "stopped") throw new BuncError("state", `cannot exec in container "${req.id}": it is stopped`);
   if (c.status === "paused" && !req.ignorePaused) throw new BuncError("state", `cannot exec in container "${req.id}": it is paused (use --ignore-paused)`);
@@ -59,9 +63,11 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   const source = req.flags.processFile ? (req.flags.processFile === "-" ? "--process (stdin)" : req.flags.processFile) : "exec";
   const proc = await blame(source, () => execProcessSpec(c.record.config.process, req.flags, parseProcessText));
   await blame(source, () => checkProcess(proc, "process"));
-  if (proc.terminal && !req.consoleSocket) {
-    throw new BuncError("unsupported", "exec --tty: a terminal needs --console-socket (bunc cannot attach it to your terminal yet)");
+  const consoleSocket = req.consoleSocket ?? (proc.terminal ? req.ownConsoleSocket : undefined);
+  if (proc.terminal && !consoleSocket) {
+    throw new BuncError("usage", "exec --tty without --console-socket: only an exec in the foreground (not --detach) can attach the terminal");
   }
+  if (consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket && req.ownConsoleSize) proc.consoleSize = req.ownConsoleSize;
   if (!proc.terminal && req.consoleSocket) throw new BuncError("usage", "--console-socket: the process asks for no terminal (use --tty)");
   if (proc.apparmorProfile) throw new BuncError("unsupported", "--apparmor: AppArmor is not supported yet");
   if (proc.selinuxLabel) throw new BuncError("unsupported", "--process-label: SELinux labels are not supported yet");
@@ -99,14 +105,14 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
       setgroupsAllowed: true,
       preserveFds: req.preserveFds,
       seccomp,
-      consoleSocket: req.consoleSocket === undefined ? undefined : resolve(req.consoleSocket),
+      consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
       ociVersion: c.record.config.ociVersion,
       bundle: c.record.bundle,
       annotations: (c.record.config.annotations ?? {}) as Record<string, string>,
     };
     send(cliSock, plan as never);
     expect(cliSock, "ready", "the exec stage to set up the process", STAGE_TIMEOUT_MS);
-    return { child, pid: child.pid };
+    return { child, pid: child.pid, terminal: proc.terminal === true };
   } catch (err) {
     if (child) {
       // Reap it here: left to exit with us, it would linger as a zombie in the container.

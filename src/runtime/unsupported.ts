@@ -21,10 +21,10 @@ export function refuseUnsupported(config: Spec, consoleSocket?: string): void {
     ["process.execCPUAffinity", config.process?.execCPUAffinity, "execCPUAffinity is not supported yet"],
     ["linux.timeOffsets", config.linux?.timeOffsets, "time namespace offsets are not supported yet"],
   ];
-  // The pty's master can only be handed over through a console socket for now (no proxy to
-  // the caller's own terminal yet).
+  // Only a foreground run stays to attach the pty to the caller's terminal (it passes a
+  // socket of its own); otherwise the master has to go somewhere.
   if (config.process?.terminal && !consoleSocket) {
-    throw new BuncError("unsupported", "process.terminal: a terminal needs --console-socket (bunc cannot attach it to your terminal yet)");
+    throw new BuncError("usage", "process.terminal is true but no --console-socket was given: without one, only a foreground run (not create, not run --detach) can attach the terminal");
   }
   if (!config.process?.terminal && consoleSocket) {
     throw new BuncError("usage", "--console-socket: the config asks for no terminal (process.terminal is false)");

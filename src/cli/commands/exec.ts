@@ -7,13 +7,30 @@ import { execInContainer } from "../../runtime/exec.ts";
 import { BuncError } from "../../errors.ts";
 import { childExitCode } from "../../runtime/child-exit.ts";
 import type { CommandContext } from "./context.ts";
+import { sendSignal } from "../../../ffi/io.ts";
 import { forwardSignals } from "./forward-signals.ts";
+import { openConsoleReceiver, type ConsoleReceiver } from "../../runtime/console-receiver.ts";
+import { attachTerminal, callerWindowSize, type TerminalProxy } from "../../runtime/terminal-proxy.ts";
 
 export async function exec(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
   if (listOption(o, "cgroup").length) throw new BuncError("unsupported", "exec --cgroup: sub-cgroups are not supported yet");
   if (stringOption(o, "pidfd-socket")) throw new BuncError("unsupported", "exec --pidfd-socket is not supported yet");
-  const { child, pid } = await execInContainer(ctx.store, {
+  const detach = boolOption(o, "detach");
+  // With --tty and no --console-socket, a foreground exec attaches the pty to its own stdio.
+  const receiver: ConsoleReceiver | undefined = detach || stringOption(o, "console-socket") ? undefined : openConsoleReceiver();
+  let proxy: TerminalProxy | undefined;
+  try {
+    return await execAttached(ctx, receiver, (p) => (proxy = p));
+  } finally {
+    proxy?.stop();
+    receiver?.close();
+  }
+}
+
+async function execAttached(ctx: CommandContext, receiver: ConsoleReceiver | undefined, attached: (p: TerminalProxy) => void): Promise<number> {
+  const o = ctx.options;
+  const { child, pid, terminal } = await execInContainer(ctx.store, {
     id: ctx.positionals[0]!,
     flags: {
       processFile: stringOption(o, "process"),
@@ -31,15 +48,33 @@ export async function exec(ctx: CommandContext): Promise<number> {
     preserveFds: intOption("preserve-fds", o["preserve-fds"]) ?? 0,
     ignorePaused: boolOption(o, "ignore-paused"),
     consoleSocket: stringOption(o, "console-socket"),
+    ownConsoleSocket: receiver?.path,
+    ownConsoleSize: receiver ? consoleSizeOf(callerWindowSize()) : undefined,
   });
+  let proxy: TerminalProxy | undefined;
+  if (receiver && terminal) {
+    try {
+      proxy = attachTerminal(receiver.take().master, { stdin: true });
+      attached(proxy);
+    } catch (err) {
+      // The process runs already: without its terminal it must not be left behind.
+      sendSignal(pid, 9);
+      await child.exited;
+      throw err;
+    }
+  }
+  receiver?.close();
   const pidFile = stringOption(o, "pid-file");
   if (pidFile) writePidFile(pidFile, pid);
   if (boolOption(o, "detach")) {
     child.unref();
     return 0;
   }
-  const stopForwarding = forwardSignals(pid);
+  const stopForwarding = forwardSignals(pid, { terminal: proxy !== undefined });
   await child.exited;
   stopForwarding();
+  await proxy?.finish();
   return childExitCode(child, 255);
 }
+
+const consoleSizeOf = (size: { rows: number; cols: number } | undefined) => (size ? { height: size.rows, width: size.cols } : undefined);

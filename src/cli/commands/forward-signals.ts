@@ -5,9 +5,13 @@ import { sendSignal } from "../../../ffi/io.ts";
 
 const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
-/** Forward to `pid` until the returned function is called. */
-export function forwardSignals(pid: number): () => void {
-  const handlers = FORWARDED.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
+/**
+ * Forward to `pid` until the returned function is called. With an attached terminal,
+ * SIGWINCH is not passed on: resizing the pty signals the process itself.
+ */
+export function forwardSignals(pid: number, options: { terminal?: boolean } = {}): () => void {
+  const names = FORWARDED.filter((name) => !(options.terminal && name === "SIGWINCH"));
+  const handlers = names.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
   for (const [name, h] of handlers) process.on(name, h);
   return () => {
     for (const [name, h] of handlers) process.off(name, h);

@@ -1,9 +1,12 @@
 // `run`: create + start. In the foreground bunc stays the container's parent: it forwards
 // the signals it gets to the container's init, waits, removes the container (unless --keep)
-// and exits with the process's code, or 128+N when a signal N killed it.
-import { boolOption } from "../args.ts";
+// and exits with the process's code, or 128+N when a signal N killed it. A terminal with no
+// --console-socket is attached to bunc's own stdio (runtime/terminal-proxy.ts).
+import { boolOption, stringOption } from "../args.ts";
 import { childExitCode } from "../../runtime/child-exit.ts";
+import { openConsoleReceiver, type ConsoleReceiver } from "../../runtime/console-receiver.ts";
 import { createContainer } from "../../runtime/create.ts";
+import type { TerminalProxy } from "../../runtime/terminal-proxy.ts";
 import { createRequest } from "./create.ts";
 import type { CommandContext } from "./context.ts";
 import { forwardSignals } from "./forward-signals.ts";
@@ -13,21 +16,38 @@ export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0]!;
   // Loaded while create waits for the init, not before it is spawned.
   const lifecycle = import("../../runtime/lifecycle.ts");
-  const { record, child } = await createContainer(ctx.store, createRequest(ctx, !detach));
-  const { deleteContainer, startContainer } = await lifecycle;
-  const stopForwarding = detach ? () => {} : forwardSignals(record.pid);
+  // Used only if the config asks for a terminal; a socket and a temp dir cost next to nothing.
+  const receiver: ConsoleReceiver | undefined = detach || stringOption(ctx.options, "console-socket") ? undefined : openConsoleReceiver();
+  let proxy: TerminalProxy | undefined;
   try {
-    startContainer(ctx.store, id);
-  } catch (err) {
-    deleteContainer(ctx.store, id, true);
-    throw err;
+    const { record, child } = await createContainer(ctx.store, { ...createRequest(ctx, !detach), ownConsoleSocket: receiver?.path });
+    const { deleteContainer, startContainer } = await lifecycle;
+    const terminal = receiver !== undefined && record.config.process?.terminal === true;
+    let stopForwarding = () => {};
+    try {
+      if (terminal) {
+        const { attachTerminal } = await import("../../runtime/terminal-proxy.ts");
+        proxy = attachTerminal(receiver.take().master, { stdin: true });
+      }
+      receiver?.close();
+      if (!detach) stopForwarding = forwardSignals(record.pid, { terminal });
+      startContainer(ctx.store, id);
+    } catch (err) {
+      stopForwarding();
+      deleteContainer(ctx.store, id, true);
+      throw err;
+    }
+    if (detach) {
+      child.unref();
+      return 0;
+    }
+    await child.exited;
+    stopForwarding();
+    await proxy?.finish();
+    if (!boolOption(ctx.options, "keep")) deleteContainer(ctx.store, id, true);
+    return childExitCode(child, 1);
+  } finally {
+    proxy?.stop();
+    receiver?.close();
   }
-  if (detach) {
-    child.unref();
-    return 0;
-  }
-  await child.exited;
-  stopForwarding();
-  if (!boolOption(ctx.options, "keep")) deleteContainer(ctx.store, id, true);
-  return childExitCode(child, 1);
 }
