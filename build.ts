@@ -5,7 +5,10 @@
 // `--bytecode` forbids top-level await anywhere in the bundle.
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
+import { IMAGE_DEFAULT_CAPABILITIES } from "./src/image/convert/runtime-config.ts";
+import { defaultSeccompProfile } from "./src/linux/seccomp/default-profile.ts";
 import { precompileProfiles } from "./src/linux/seccomp/precompile.ts";
+import { nativeArch } from "./src/linux/seccomp/tables/index.ts";
 import { defaultSpec } from "./src/runtime/default-spec.ts";
 
 const root = import.meta.dir;
@@ -52,8 +55,11 @@ try {
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as { version?: string };
 const version = pkg.version ?? "0.0.0";
 const commit = gitCommit();
-// The default profile, compiled now so no container pays for compiling it (precompiled.ts).
-const precompiled = precompileProfiles([defaultSpec()]);
+// The default profiles, compiled now so no container pays for compiling them
+// (precompiled.ts): the one `bunc spec` writes and the one for an image's default capabilities.
+const imageDefault = defaultSpec();
+imageDefault.linux!.seccomp = defaultSeccompProfile(nativeArch(), IMAGE_DEFAULT_CAPABILITIES);
+const precompiled = precompileProfiles([defaultSpec(), imageDefault]);
 
 // Build beside the target and rename over it: a test or bench still running the old
 // binary never sees a half-written file, and the rename cannot fail with ETXTBSY.
