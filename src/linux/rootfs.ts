@@ -14,6 +14,7 @@ import { mountCgroups } from "./cgroup-mount.ts";
 import { mountOf, readMountinfo } from "./mountinfo.ts";
 import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
 import { attributesOf, parseMountOptions } from "./mount-options.ts";
+import { copyUp } from "./tmpfs-copyup.ts";
 import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot, tryOpenInRoot } from "./safe-path.ts";
 
 export interface RootfsPlan {
@@ -174,11 +175,14 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
     if (opts.bind) return bindMount(sys, rootFd, plan, m, dest, opts, field);
     // proc and sysfs must land on a real directory of the rootfs: a symlink there is a trap.
     const strict = type === "proc" || type === "sysfs";
+    // runc gives a copied-up tmpfs the mode and owner of the directory it covers, if there was one.
+    const covers = opts.copyUp && type === "tmpfs" && closeIfOpen(sys, tryOpenInRoot(sys, rootFd, dest, O.PATH | O.DIRECTORY));
     const destFd = strict ? openStrictDir(sys, rootFd, dest, field) : mkdirAllInRoot(sys, rootFd, dest);
     try {
       checkProcTarget(sys, dest, type, field, destFd);
       if (type === "cgroup") plan.beforeCgroupMount?.();
       if (type === "cgroup") mountCgroups(sys, rootFd, dest, destFd, opts.flags, plan.cgroupDirs);
+      else if (opts.copyUp && type === "tmpfs") mountTmpfsCopyUp(sys, rootFd, m, dest, destFd, opts, covers);
       else sys.mount(m.source ?? type, fdPath(destFd), type, opts.flags, opts.data.join(",") || null);
     } finally {
       sys.close(destFd);
@@ -188,6 +192,31 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
     if (err instanceof BuncError && err.code === "config") throw err;
     throw new BuncError("system", `${field} (${type || "mount"} on ${dest}): ${(err as Error).message}`, (err as BuncError).errno);
   }
+}
+
+/** A tmpfs filled with what the directory under it held (runc's "tmpcopyup"). It is mounted
+ *  writable for the copy; a read-only one is remounted so afterwards. */
+function mountTmpfsCopyUp(sys: Sys, rootFd: number, m: Mount, dest: string, destFd: number, opts: ReturnType<typeof parseMountOptions>, covers: boolean): void {
+  const under = sys.openat(destFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+  try {
+    const data = opts.data.join(",") || null;
+    sys.mount(m.source ?? "tmpfs", fdPath(destFd), "tmpfs", opts.flags & ~MS.RDONLY, data);
+    const tmpfs = openInRoot(sys, rootFd, dest, O.RDONLY | O.DIRECTORY);
+    try {
+      copyUp(sys, under, tmpfs, covers);
+      if (opts.flags & MS.RDONLY) sys.mount(null, fdPath(tmpfs), null, MS.REMOUNT | MS.BIND | MS.RDONLY | opts.flags, null);
+    } finally {
+      sys.close(tmpfs);
+    }
+  } finally {
+    sys.close(under);
+  }
+}
+
+function closeIfOpen(sys: Sys, fd: number | undefined): boolean {
+  if (fd === undefined) return false;
+  sys.close(fd);
+  return true;
 }
 
 function openStrictDir(sys: Sys, rootFd: number, dest: string, field: string): number {
