@@ -86,6 +86,17 @@ describe("mounts", () => {
     expect(readFileSync(join(b.rootfs, "data/a"), "utf8")).toBe("a\n");
   });
 
+  test("a read-only tmpfs may hold mounts of its own: it turns read-only after them", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "cat /ro/inner/in; grep ' /ro ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; touch /ro/x"] });
+    const shared = hostDir(b);
+    writeFileSync(join(shared, "in"), "inner\n");
+    b.config.mounts!.push({ destination: "/ro", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] }, bindMount(shared, "/ro/inner"));
+    b.writeConfig();
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
+    expect(r.stdout).toBe("inner\nro\n");
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
   test("tmpcopyup on a path the image lacks: an empty tmpfs", () => {
     const mounts = [{ destination: "/fresh", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"] }];
     const out = output({ args: ["sh", "-c", "ls -A /fresh; stat -c %a /fresh"], mutate: (c) => c.mounts!.push(...mounts) });

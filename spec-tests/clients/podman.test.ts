@@ -13,7 +13,8 @@
 //   --version (podman info; no XDG_RUNTIME_DIR then, an empty one under conmon)
 // stats, top, wait, inspect, logs and pods need no runtime call: podman reads cgroups, /proc
 // and conmon's files itself. `state`, `ps`, `events` and `features` are not called.
-// tmpfs mounts come with `tmpcopyup`; --privileged passes each host device's whole st_mode.
+// tmpfs mounts come with `tmpcopyup`, a read-only one gets binds inside it (/etc/hosts);
+// --privileged passes each host device's whole st_mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -200,8 +201,12 @@ for (const rc of cases) {
     });
 
     testFull("--tmpfs: a tmpfs there, starting with the image's content (tmpcopyup)", () => {
-      const out = ok(run(["--tmpfs", "/x", "--tmpfs", "/etc", pm.image, "sh", "-c", "grep -E ' /(x|etc) ' /proc/mounts | cut -d' ' -f2,3; head -1 /etc/passwd; stat -c %a /x"]));
-      expect(out).toBe("/x tmpfs\n/etc tmpfs\nroot:x:0:0:root:/root:/bin/sh\n1777\n");
+      // podman orders these mounts as a map gives them
+      const out = ok(run(["--tmpfs", "/x", "--tmpfs", "/etc", pm.image, "sh", "-c", "grep -E ' /(x|etc) ' /proc/mounts | cut -d' ' -f2,3 | sort; head -1 /etc/passwd; stat -c %a /x"]));
+      expect(out).toBe("/etc tmpfs\n/x tmpfs\nroot:x:0:0:root:/root:/bin/sh\n1777\n");
+      // read-only, yet podman's /etc/hosts and /etc/hostname are bound into it
+      const ro = run(["--tmpfs", "/etc:ro", pm.image, "sh", "-c", "grep -c . /etc/hosts >/dev/null && echo hosts; touch /etc/new"]);
+      expect({ stdout: ro.stdout, stderr: ro.stderr }).toEqual({ stdout: "hosts\n", stderr: expect.stringContaining("Read-only file system") });
     });
 
     testFull("-v hostdir:/y: the host's files, and writes come back", () => {

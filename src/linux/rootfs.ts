@@ -93,7 +93,10 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
   }
   const rootFd = sys.openat(AT_FDCWD, plan.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
-    plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i));
+    // A read-only tmpfs is mounted writable and turned read-only once everything that goes
+    // into it is there (bind targets, devices in /dev, the cwd), as runc does.
+    const readonlyTmpfs: string[] = [];
+    plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i, readonlyTmpfs));
     const devBound = plan.mounts.some((m) => clean(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind);
     if (!devBound) {
       [...DEFAULT_DEVICES, ...plan.devices].forEach((d, i) =>
@@ -114,6 +117,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
     } catch (err) {
       throw new BuncError("config", `process.cwd: cannot create ${plan.cwd} in the rootfs: ${messageOf(err)}`);
     }
+    readonlyTmpfs.forEach((dest) => makeMountReadonly(sys, rootFd, dest));
     plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
     plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
   } finally {
@@ -165,11 +169,15 @@ function moveRoot(sys: Sys, rootfs: string): void {
   sys.chdir("/");
 }
 
-function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: number): void {
+function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: number, readonlyTmpfs: string[]): void {
   const field = `mounts[${index}]`;
   const dest = clean(m.destination);
   const opts = parseMountOptions(m.options, m.type);
   const type = m.type ?? (opts.bind ? "bind" : "");
+  if (type === "tmpfs" && opts.flags & MS.RDONLY) {
+    opts.flags &= ~MS.RDONLY;
+    readonlyTmpfs.push(dest);
+  }
   checkProcTarget(sys, dest, type, field);
   try {
     if (opts.bind) return bindMount(sys, rootFd, plan, m, dest, opts, field);
@@ -194,22 +202,29 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
   }
 }
 
-/** A tmpfs filled with what the directory under it held (runc's "tmpcopyup"). It is mounted
- *  writable for the copy; a read-only one is remounted so afterwards. */
+/** A tmpfs filled with what the directory under it held (runc's "tmpcopyup"). */
 function mountTmpfsCopyUp(sys: Sys, rootFd: number, m: Mount, dest: string, destFd: number, opts: ReturnType<typeof parseMountOptions>, covers: boolean): void {
   const under = sys.openat(destFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   try {
     const data = opts.data.join(",") || null;
-    sys.mount(m.source ?? "tmpfs", fdPath(destFd), "tmpfs", opts.flags & ~MS.RDONLY, data);
+    sys.mount(m.source ?? "tmpfs", fdPath(destFd), "tmpfs", opts.flags, data);
     const tmpfs = openInRoot(sys, rootFd, dest, O.RDONLY | O.DIRECTORY);
     try {
       copyUp(sys, under, tmpfs, covers);
-      if (opts.flags & MS.RDONLY) sys.mount(null, fdPath(tmpfs), null, MS.REMOUNT | MS.BIND | MS.RDONLY | opts.flags, null);
     } finally {
       sys.close(tmpfs);
     }
   } finally {
     sys.close(under);
+  }
+}
+
+function makeMountReadonly(sys: Sys, rootFd: number, dest: string): void {
+  const fd = openInRoot(sys, rootFd, dest, O.PATH | O.DIRECTORY);
+  try {
+    sys.mountSetattr(fd, "", EMPTY_PATH, BigInt(MOUNT_ATTR.RDONLY), 0n);
+  } finally {
+    sys.close(fd);
   }
 }
 
