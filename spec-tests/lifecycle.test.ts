@@ -275,6 +275,18 @@ describe("unknown ids", () => {
     });
   }
 
+  test("--log FILE --log-format json: the file gets a JSON error line, stderr the plain message", () => {
+    const id = fx.rt.id("nosuch");
+    const logFile = join(fx.rt.base, `${id}.log`);
+    const r = fx.rt.bunc(["--log", logFile, "--log-format", "json", "state", id]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`bunc: container "${id}" does not exist\n`);
+    const line = JSON.parse(readFileSync(logFile, "utf8"));
+    expect(line).toEqual({ level: "error", msg: `container "${id}" does not exist`, time: expect.any(String) });
+    const bare = fx.rt.bunc(["--log-format", "json", "state", id]);
+    expect(JSON.parse(bare.stderr)).toEqual({ level: "error", msg: `container "${id}" does not exist`, time: expect.any(String) });
+  });
+
   test("delete -f of an unknown id succeeds, as runc's (clients force-delete after a failed create)", () => {
     const id = fx.rt.id("nosuch");
     expectOk(fx.rt.bunc(["delete", "-f", id]));
