@@ -44,11 +44,14 @@ afterAll(() => alias?.cleanup());
 
 const installed = podmanPath() !== undefined;
 
+/** Exit code 0 (else the failure shows the command's tail, stdout and stderr); returns stdout. */
 function ok(r: PodmanResult): string {
-  expect({ exitCode: r.exitCode, stderr: r.exitCode === 0 ? "" : r.stderr, argv: r.argv.slice(-4) }).toEqual({
+  const failed = r.exitCode !== 0;
+  expect({ exitCode: r.exitCode, argv: r.argv.slice(-4), stdout: failed ? r.stdout : "", stderr: failed ? r.stderr : "" }).toEqual({
     exitCode: 0,
-    stderr: "",
     argv: r.argv.slice(-4),
+    stdout: "",
+    stderr: "",
   });
   return r.stdout;
 }
