@@ -13,7 +13,8 @@
 //   --version (podman info; no XDG_RUNTIME_DIR then, an empty one under conmon)
 // stats, top, wait, inspect, logs and pods need no runtime call: podman reads cgroups, /proc
 // and conmon's files itself. `state`, `ps`, `events` and `features` are not called.
-// tmpfs mounts come with `tmpcopyup`, a read-only one gets binds inside it (/etc/hosts);
+// conmon's --timeout kills the container's process group: each container process leads its
+// own session, as runc's. tmpfs mounts come with `tmpcopyup`, a read-only one gets binds inside it (/etc/hosts);
 // --privileged passes each host device's whole st_mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -167,6 +168,16 @@ for (const rc of cases) {
         expect(inspect(pm, "k1", "{{.State.Status}}")).toBe("exited");
       } finally {
         pm.podman(["rm", "-f", "-t", "0", "k1"]);
+      }
+    });
+
+    testFull("--timeout: conmon kills the container's process group when the time is up", () => {
+      const r = pm.podman(["run", "--name", "t1", ...N, "--timeout", "1", pm.image, "sleep", "1000"]);
+      try {
+        expect(r.exitCode).toBe(255);
+        expect(inspect(pm, "t1", "{{.State.Status}}")).toBe("exited");
+      } finally {
+        pm.podman(["rm", "-f", "-t", "0", "t1"]);
       }
     });
 
