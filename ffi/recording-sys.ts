@@ -140,6 +140,7 @@ export class RecordingSys implements Sys {
   }
   setWindowSize(fd: number, rows: number, cols: number) { this.record("setWindowSize", fd, rows, cols); }
   takeTerminal(tty: number) { this.record("takeTerminal", tty); }
+  newSession() { this.record("newSession"); }
   joinSessionKeyring(name: string) { this.record("joinSessionKeyring", name); }
   openTree(dirfd: number, path: string, flags: number) {
     this.record("openTree", dirfd, path, flags);

@@ -70,6 +70,8 @@ export interface Sys {
   setWindowSize(fd: number, rows: number, cols: number): void;
   /** A new session with `tty` as controlling terminal and as fds 0, 1 and 2. */
   takeTerminal(tty: number): void;
+  /** setsid(): a session and process group of its own. */
+  newSession(): void;
   /** A new session keyring named `name`, so containers do not share the caller's keys. */
   joinSessionKeyring(name: string): void;
   openTree(dirfd: number, path: string, flags: number): number;
@@ -314,6 +316,9 @@ export const linuxSys: Sys = {
     check(lib().setsid(), "setsid");
     check(lib().ioctl(tty, TIOCSCTTY, 0n), "ioctl(TIOCSCTTY)");
     for (const fd of [0, 1, 2]) check(lib().dup2(tty, fd), "dup2", `terminal to fd ${fd}`);
+  },
+  newSession() {
+    check(lib().setsid(), "setsid");
   },
   joinSessionKeyring(name) {
     const KEYCTL_JOIN_SESSION_KEYRING = 1;

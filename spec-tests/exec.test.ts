@@ -109,6 +109,14 @@ describe("where the process runs", () => {
     finish(c);
   });
 
+  test("in a session and process group of its own, as runc's", () => {
+    const c = running();
+    // cut's process group and session (fields 5, 6) are those of the shell bunc started
+    const [groupAndSession, shell] = out(c, [], ["sh", "-c", "cut -d' ' -f5,6 /proc/self/stat; echo $$"]).trimEnd().split("\n");
+    expect(groupAndSession).toBe(`${shell} ${shell}`);
+    finish(c);
+  });
+
   test("sees the container's rootfs and hostname, and has a small pid", () => {
     const c = running();
     const [marker, hostname, pid] = out(c, [], ["sh", "-c", "cat /etc/only-in-rootfs; hostname; echo $$"]).trimEnd().split("\n");

@@ -1,7 +1,7 @@
 // runtime.md: the lifecycle (create, start, state, kill, delete), the errors each operation
 // must raise in the wrong status, and runc's `run` and `list` built on them.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BuncResult } from "./support/bunc.ts";
 import type { Bundle } from "./support/bundle.ts";
@@ -264,7 +264,7 @@ describe("kill and delete", () => {
 });
 
 describe("unknown ids", () => {
-  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["delete", "-f"]]) {
+  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"]]) {
     test(`${args.join(" ")} of an unknown id fails and names it`, () => {
       const id = fx.rt.id("nosuch");
       const [command, ...rest] = args;
@@ -274,6 +274,31 @@ describe("unknown ids", () => {
       fx.rt.assertNoLeftovers();
     });
   }
+
+  test("--log FILE --log-format json: the file gets a JSON error line, stderr the plain message", () => {
+    const id = fx.rt.id("nosuch");
+    const logFile = join(fx.rt.base, `${id}.log`);
+    const r = fx.rt.bunc(["--log", logFile, "--log-format", "json", "state", id]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`bunc: container "${id}" does not exist\n`);
+    const line = JSON.parse(readFileSync(logFile, "utf8"));
+    expect(line).toEqual({ level: "error", msg: `container "${id}" does not exist`, time: expect.any(String) });
+    const bare = fx.rt.bunc(["--log-format", "json", "state", id]);
+    expect(JSON.parse(bare.stderr)).toEqual({ level: "error", msg: `container "${id}" does not exist`, time: expect.any(String) });
+  });
+
+  test("delete -f of an unknown id succeeds, as runc's (clients force-delete after a failed create)", () => {
+    const id = fx.rt.id("nosuch");
+    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    fx.rt.assertNoLeftovers();
+  });
+
+  test("delete -f removes a state dir that has no state file", () => {
+    const id = fx.rt.id("half");
+    mkdirSync(join(fx.rt.root, id), { recursive: true });
+    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    expect(existsSync(join(fx.rt.root, id))).toBe(false);
+  });
 });
 
 describe("list", () => {

@@ -183,6 +183,11 @@ describe("oomScoreAdj", () => {
 });
 
 describe("what the runtime must not pass on", () => {
+  test("the caller's session and process group: the process leads its own, as runc's", () => {
+    // fields 1, 5 and 6 of /proc/self/stat: pid, process group, session (cut is PID 1)
+    expect(output({ args: ["cut", "-d", " ", "-f", "1,5,6", "/proc/self/stat"] })).toBe("1 1 1\n");
+  });
+
   test("no fd beyond 0, 1 and 2: ls of /proc/self/fd", () => {
     // ls is PID 1; its own directory fd takes the lowest free number, so with nothing leaked
     // it is 3 and nothing else is there.

@@ -1,7 +1,7 @@
 // config.md root and mounts, config-linux.md devices, maskedPaths and readonlyPaths: the
 // filesystem the process sees, checked from inside with busybox and /proc/mounts.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bindMount, containerFixture, expectOk, hostDir } from "./support/assertions.ts";
 import type { BundleOptions } from "./support/bundle.ts";
@@ -69,6 +69,38 @@ describe("mounts", () => {
     const m = mountAt(rest.join("\n"), "/scratch")!;
     expect(m.type).toBe("tmpfs");
     expect(m.options).toEqual(expect.arrayContaining(["rw", "nodev", "size=1024k", "mode=710"]));
+  });
+
+  test("tmpcopyup: the tmpfs starts with the covered directory's tree, modes, owners and links; the image keeps its own", () => {
+    const b = fx.bundle({
+      args: ["sh", "-c", "grep ' /data ' /proc/mounts | cut -d' ' -f3; stat -c '%a %u' /data; cat /data/a /data/sub/b; stat -c '%a %u %g' /data/sub/b; readlink /data/link; echo new > /data/a"],
+      files: { "data/a": "a\n", "data/sub/b": { content: "b\n", mode: 0o604 } },
+      mutate: (c) => c.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup"] }),
+    });
+    symlinkSync("sub/b", join(b.rootfs, "data/link"));
+    chmodSync(join(b.rootfs, "data"), 0o750);
+    chownSync(join(b.rootfs, "data/sub/b"), 1000, 1000);
+    chownSync(join(b.rootfs, "data"), 1000, 0);
+    const out = expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]));
+    expect(out).toBe("tmpfs\n750 1000\na\nb\n604 1000 1000\nsub/b\n");
+    expect(readFileSync(join(b.rootfs, "data/a"), "utf8")).toBe("a\n");
+  });
+
+  test("a read-only tmpfs may hold mounts of its own: it turns read-only after them", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "cat /ro/inner/in; grep ' /ro ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; touch /ro/x"] });
+    const shared = hostDir(b);
+    writeFileSync(join(shared, "in"), "inner\n");
+    b.config.mounts!.push({ destination: "/ro", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] }, bindMount(shared, "/ro/inner"));
+    b.writeConfig();
+    const r = fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]);
+    expect(r.stdout).toBe("inner\nro\n");
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
+  test("tmpcopyup on a path the image lacks: an empty tmpfs", () => {
+    const mounts = [{ destination: "/fresh", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"] }];
+    const out = output({ args: ["sh", "-c", "ls -A /fresh; stat -c %a /fresh"], mutate: (c) => c.mounts!.push(...mounts) });
+    expect(out).toBe("1777\n");
   });
 
   test("bind of a host dir: its files are visible and it is writable", () => {

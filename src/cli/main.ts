@@ -50,7 +50,9 @@ export async function runCli(argv: string[]): Promise<number> {
     commandName = parsed.command;
     const { global } = parsed;
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
-    jsonErrors = global.logFormat === "json";
+    // As runc: with a log file, that file gets the formatted line and stderr the plain
+    // message (clients show stderr as is); without one, stderr is the log.
+    jsonErrors = global.logFormat === "json" && !global.log;
     if (global.version) {
       print(`bunc version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
       return 0;

@@ -15,6 +15,8 @@ export interface MountOptions {
   data: string[];
   bind: boolean;
   recursive: boolean;
+  /** "tmpcopyup": a tmpfs starts with the content of the directory it covers. */
+  copyUp: boolean;
 }
 
 const FLAGS: Record<string, [set: number, clear: number]> = {
@@ -91,6 +93,7 @@ export function parseMountOptions(options: string[] | undefined, type?: string):
     data: [],
     bind: type === "bind" || type === "rbind",
     recursive: type === "rbind",
+    copyUp: false,
   };
   for (const option of options ?? []) {
     const flag = FLAGS[option];
@@ -102,6 +105,8 @@ export function parseMountOptions(options: string[] | undefined, type?: string):
     } else if (option === "rbind") {
       out.bind = true;
       out.recursive = true;
+    } else if (option === "tmpcopyup") {
+      out.copyUp = true;
     } else if (option in PROPAGATION) {
       out.propagation.push(PROPAGATION[option]!);
     } else if (option in RECURSIVE) {
@@ -149,4 +154,4 @@ export function attributesOf(flags: number, clearFlags: number): { set: bigint; 
 }
 
 /** Every option name this parser gives a meaning (for `features`). */
-export const KNOWN_MOUNT_OPTIONS: string[] = [...Object.keys(FLAGS), "bind", "rbind", ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)];
+export const KNOWN_MOUNT_OPTIONS: string[] = [...Object.keys(FLAGS), "bind", "rbind", "tmpcopyup", ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)];

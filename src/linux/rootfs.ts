@@ -14,6 +14,7 @@ import { mountCgroups } from "./cgroup-mount.ts";
 import { mountOf, readMountinfo } from "./mountinfo.ts";
 import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
 import { attributesOf, parseMountOptions } from "./mount-options.ts";
+import { copyUp } from "./tmpfs-copyup.ts";
 import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot, tryOpenInRoot } from "./safe-path.ts";
 
 export interface RootfsPlan {
@@ -92,7 +93,10 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
   }
   const rootFd = sys.openat(AT_FDCWD, plan.rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
   try {
-    plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i));
+    // A read-only tmpfs is mounted writable and turned read-only once everything that goes
+    // into it is there (bind targets, devices in /dev, the cwd), as runc does.
+    const readonlyTmpfs: string[] = [];
+    plan.mounts.forEach((m, i) => mountOne(sys, rootFd, plan, m, i, readonlyTmpfs));
     const devBound = plan.mounts.some((m) => clean(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind);
     if (!devBound) {
       [...DEFAULT_DEVICES, ...plan.devices].forEach((d, i) =>
@@ -113,6 +117,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
     } catch (err) {
       throw new BuncError("config", `process.cwd: cannot create ${plan.cwd} in the rootfs: ${messageOf(err)}`);
     }
+    readonlyTmpfs.forEach((dest) => makeMountReadonly(sys, rootFd, dest));
     plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
     plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
   } finally {
@@ -164,21 +169,28 @@ function moveRoot(sys: Sys, rootfs: string): void {
   sys.chdir("/");
 }
 
-function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: number): void {
+function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: number, readonlyTmpfs: string[]): void {
   const field = `mounts[${index}]`;
   const dest = clean(m.destination);
   const opts = parseMountOptions(m.options, m.type);
   const type = m.type ?? (opts.bind ? "bind" : "");
+  if (type === "tmpfs" && opts.flags & MS.RDONLY) {
+    opts.flags &= ~MS.RDONLY;
+    readonlyTmpfs.push(dest);
+  }
   checkProcTarget(sys, dest, type, field);
   try {
     if (opts.bind) return bindMount(sys, rootFd, plan, m, dest, opts, field);
     // proc and sysfs must land on a real directory of the rootfs: a symlink there is a trap.
     const strict = type === "proc" || type === "sysfs";
+    // runc gives a copied-up tmpfs the mode and owner of the directory it covers, if there was one.
+    const covers = opts.copyUp && type === "tmpfs" && closeIfOpen(sys, tryOpenInRoot(sys, rootFd, dest, O.PATH | O.DIRECTORY));
     const destFd = strict ? openStrictDir(sys, rootFd, dest, field) : mkdirAllInRoot(sys, rootFd, dest);
     try {
       checkProcTarget(sys, dest, type, field, destFd);
       if (type === "cgroup") plan.beforeCgroupMount?.();
       if (type === "cgroup") mountCgroups(sys, rootFd, dest, destFd, opts.flags, plan.cgroupDirs);
+      else if (opts.copyUp && type === "tmpfs") mountTmpfsCopyUp(sys, rootFd, m, dest, destFd, opts, covers);
       else sys.mount(m.source ?? type, fdPath(destFd), type, opts.flags, opts.data.join(",") || null);
     } finally {
       sys.close(destFd);
@@ -188,6 +200,38 @@ function mountOne(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, index: n
     if (err instanceof BuncError && err.code === "config") throw err;
     throw new BuncError("system", `${field} (${type || "mount"} on ${dest}): ${(err as Error).message}`, (err as BuncError).errno);
   }
+}
+
+/** A tmpfs filled with what the directory under it held (runc's "tmpcopyup"). */
+function mountTmpfsCopyUp(sys: Sys, rootFd: number, m: Mount, dest: string, destFd: number, opts: ReturnType<typeof parseMountOptions>, covers: boolean): void {
+  const under = sys.openat(destFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+  try {
+    const data = opts.data.join(",") || null;
+    sys.mount(m.source ?? "tmpfs", fdPath(destFd), "tmpfs", opts.flags, data);
+    const tmpfs = openInRoot(sys, rootFd, dest, O.RDONLY | O.DIRECTORY);
+    try {
+      copyUp(sys, under, tmpfs, covers);
+    } finally {
+      sys.close(tmpfs);
+    }
+  } finally {
+    sys.close(under);
+  }
+}
+
+function makeMountReadonly(sys: Sys, rootFd: number, dest: string): void {
+  const fd = openInRoot(sys, rootFd, dest, O.PATH | O.DIRECTORY);
+  try {
+    sys.mountSetattr(fd, "", EMPTY_PATH, BigInt(MOUNT_ATTR.RDONLY), 0n);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+function closeIfOpen(sys: Sys, fd: number | undefined): boolean {
+  if (fd === undefined) return false;
+  sys.close(fd);
+  return true;
 }
 
 function openStrictDir(sys: Sys, rootFd: number, dest: string, field: string): number {

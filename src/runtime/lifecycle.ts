@@ -86,6 +86,13 @@ export function killContainer(store: StateStore, id: string, signal: number, all
 }
 
 export function deleteContainer(store: StateStore, id: string, force: boolean): void {
+  // As runc: a forced delete of a container that is not there succeeds, and clears a state dir
+  // a failed create left without its state file. podman deletes with --force after every
+  // failed create, and reports a failing delete as a second error.
+  if (force && !store.exists(id)) {
+    store.remove(id);
+    return;
+  }
   const c = loadContainer(store, id);
   if (!canDelete(c.status)) {
     if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { FeaturesSchema } from "./features.ts";
-import { IDMappingSchema, RLIM_INFINITY, RlimitSchema, SpecSchema, rlimitValue } from "./runtime-config.ts";
+import { IDMappingSchema, LinuxDeviceSchema, RLIM_INFINITY, RlimitSchema, SpecSchema, rlimitValue } from "./runtime-config.ts";
 import { StateSchema } from "./state.ts";
 
 const ok = (schema: v.GenericSchema, input: unknown) => v.safeParse(schema, input).success;
@@ -25,6 +25,12 @@ describe("runtime config schema", () => {
     expect(ok(RlimitSchema, { type: "RLIMIT_NOFILE", soft: 0, hard: 2 ** 64 })).toBe(true);
     expect(ok(RlimitSchema, { type: "RLIMIT_NOFILE", soft: -1, hard: 1 })).toBe(false);
     expect(ok(RlimitSchema, { type: "RLIMIT_NOFILE", soft: 1, hard: 2 ** 65 })).toBe(false);
+  });
+
+  test("device fileMode: permission bits, or a whole st_mode as podman sends it", () => {
+    const dev = (fileMode: unknown) => ({ type: "c", path: "/dev/null", major: 1, minor: 3, fileMode });
+    for (const mode of [0o666, 0o4755, 0o20666, 0o60660]) expect(ok(LinuxDeviceSchema, dev(mode))).toBe(true);
+    for (const mode of [-1, 0o200000, 0.5, "0666"]) expect(ok(LinuxDeviceSchema, dev(mode))).toBe(false);
   });
 
   test("rlimitValue maps 2^64-1 (read as 2^64) to RLIM_INFINITY", () => {

@@ -206,8 +206,9 @@ export const LinuxDeviceSchema = v.looseObject({
   path: v.string(),
   major: v.optional(Int64),
   minor: v.optional(Int64),
-  // permission bits only; containerd may pass setuid/setgid/sticky along
-  fileMode: v.optional(int(0, 0o7777)),
+  // Only the permission bits are used. containerd may pass setuid/setgid/sticky along, and
+  // podman (--privileged, --device) the host node's whole st_mode, file type bits included.
+  fileMode: v.optional(int(0, 0o177777)),
   uid: v.optional(Uint32),
   gid: v.optional(Uint32),
 });

@@ -47,7 +47,10 @@ export function applyIdentity(sys: Sys, s: ProcessSetup, status: string): void {
 
 /** Signals, fds, and with no_new_privs the filter as the very last step; then execve. */
 export function execInto(sys: Sys, s: ProcessSetup, program: string): never {
+  // Every container process leads a session of its own, as runc's do: clients signal its
+  // process group (conmon's --timeout kills -pgid), which must not be the caller's.
   if (s.terminal !== undefined) sys.takeTerminal(s.terminal);
+  else sys.newSession();
   sys.resetSignals();
   // Without no_new_privs this was done before the filter went in (everything opened since
   // is close-on-exec already).
