@@ -8,7 +8,7 @@
 //     expect(r.exitCode).toBe(0);
 //   });
 import { afterEach, beforeEach, expect, setDefaultTimeout } from "bun:test";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type BuncResult, TestRuntime } from "./bunc.ts";
 import { type Bundle, type BundleOptions, makeBundle, mountsUnder } from "./bundle.ts";
@@ -53,6 +53,7 @@ export function containerFixture(): ContainerFixture {
       if (stray.length > 0 || mounts.length > 0) {
         throw new Error(`leftovers after cleanup: ${JSON.stringify({ stray, mounts })}`);
       }
+      assertHostDevNullIntact();
     }
   });
   const fx: ContainerFixture = {
@@ -222,4 +223,21 @@ export function readlinkOr(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The host's /dev/null must still be char 1:3, mode 0666: device binds, masks and copies
+ * all handle it, and a chmod or chown that lands on the host's node instead of the
+ * container's would break every program on the machine. Put back, then fail the test.
+ */
+export function assertHostDevNullIntact(): void {
+  const st = statSync("/dev/null");
+  const mode = st.mode & 0o7777;
+  const ok = st.isCharacterDevice() && st.rdev === 0x103 && mode === 0o666 && st.uid === 0 && st.gid === 0;
+  if (ok) return;
+  try {
+    chmodSync("/dev/null", 0o666);
+    chownSync("/dev/null", 0, 0);
+  } catch {}
+  throw new Error(`the host's /dev/null was changed: mode ${mode.toString(8)}, owner ${st.uid}:${st.gid}, rdev ${st.rdev}`);
 }
