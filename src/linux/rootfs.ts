@@ -100,8 +100,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
       );
       const devFd = openDevDir(sys, rootFd);
       try {
-        const pts = plan.mounts.some((m) => clean(m.destination) === "/dev/pts");
-        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore"), pts));
+        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore")));
       } finally {
         sys.close(devFd);
       }
