@@ -13,6 +13,7 @@ import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
+import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 type Setup = typeof import("./create-setup.ts");
@@ -118,6 +119,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     config = parseConfig(text, file);
     if (request.listenFds) config.process!.env = [...(config.process!.env ?? []), ...activationEnv(request.listenFds)];
     checkCreatable(config, req.consoleSocket);
+    for (const name of unraisableAmbient(config.process?.capabilities)) log("warning", ambientWarning(name));
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);

@@ -7,6 +7,8 @@ import { O } from "../../ffi/constants.ts";
 import { closeFd, keepAcrossExec, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
+import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
+import { log } from "../log.ts";
 import { addProcess } from "../linux/cgroups/cgroup.ts";
 import { NAMESPACE_FLAGS, type NamespaceType } from "../linux/namespaces.ts";
 import { loadContainer } from "./container.ts";
@@ -59,6 +61,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   const source = req.flags.processFile ? (req.flags.processFile === "-" ? "--process (stdin)" : req.flags.processFile) : "exec";
   const proc = await blame(source, () => execProcessSpec(c.record.config.process, req.flags, parseProcessText));
   await blame(source, () => checkProcess(proc, "process"));
+  for (const name of unraisableAmbient(proc.capabilities)) log("warning", ambientWarning(name));
   if (proc.terminal && !req.consoleSocket) {
     throw new BuncError("unsupported", "exec --tty: a terminal needs --console-socket (bunc cannot attach it to your terminal yet)");
   }
