@@ -244,9 +244,10 @@ function afterMount(sys: Sys, rootFd: number, dest: string, opts: ReturnType<typ
   }
 }
 
-/** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it. */
+/** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it.
+ *  A symlink is followed inside the rootfs, as runc does: what it names is masked. */
 function maskPath(sys: Sys, rootFd: number, path: string): void {
-  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH | O.NOFOLLOW);
+  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH);
   if (fd === undefined) return;
   try {
     if (sys.fstat(fd).isDirectory) {
