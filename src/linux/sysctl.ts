@@ -7,11 +7,16 @@ import type { Sys } from "../../ffi/sys.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { openInRoot } from "./safe-path.ts";
 
-const KEY = /^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
+const STEP = /^[a-zA-Z0-9_.-]+$/;
 
+/** The /proc/sys path of a key: dots separate its steps, or slashes as sysctl(8) takes them
+ *  (then a dot belongs to the name, as in net/ipv4/conf/eth0.100/forwarding). */
 export function sysctlPath(key: string): string {
-  if (!KEY.test(key)) throw new BuncError("config", `linux.sysctl: invalid key ${JSON.stringify(key)}`);
-  return `/proc/sys/${key.replaceAll(".", "/")}`;
+  const steps = key.includes("/") ? key.split("/") : key.split(".");
+  if (steps.some((s) => !STEP.test(s) || s === "." || s === "..")) {
+    throw new BuncError("config", `linux.sysctl: invalid key ${JSON.stringify(key)}`);
+  }
+  return `/proc/sys/${steps.join("/")}`;
 }
 
 export function writeSysctls(sys: Sys, rootFd: number, sysctl: Record<string, string>): void {
