@@ -212,11 +212,12 @@ function bindMount(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, dest: s
     throw new BuncError("config", `${field}.source: ${source} does not exist`);
   }
   // A detached copy of the source tree gets its attributes before it is attached: there is
-  // no moment where a read-only bind is writable.
+  // no moment where a read-only bind is writable. Plain options (ro, nosuid, …) apply to the
+  // top mount only, as runc's remount does; rro, rnosuid, … are the recursive ones.
   const tree = sys.openTree(AT_FDCWD, source, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | (opts.recursive ? AT.RECURSIVE : 0));
   try {
     const attrs = attributesOf(opts.flags, opts.clear);
-    if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH | (opts.recursive ? AT.RECURSIVE : 0), attrs.set, attrs.clear);
+    if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH, attrs.set, attrs.clear);
     const destFd = isDir ? mkdirAllInRoot(sys, rootFd, dest) : ensureFileInRoot(sys, rootFd, dest);
     try {
       checkProcTarget(sys, dest, "bind", field, destFd);
