@@ -6,7 +6,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MNT_DETACH } from "../ffi/constants.ts";
-import { bindMount, containerFixture, expectOk, hostDir } from "./support/assertions.ts";
+import { bindMount, containerFixture, expectOk, expectRefused, hostDir } from "./support/assertions.ts";
+import { expectNothingLeft } from "./support/config-checks.ts";
 import { type Bundle, type BundleOptions, busyboxPath, mountsUnder, type RuntimeConfig } from "./support/bundle.ts";
 import { linuxSys } from "../ffi/sys.ts";
 
@@ -117,6 +118,38 @@ describe("rootfsPropagation", () => {
       expect(entryAt(r.stdout, "/")!.optional).toContain("unbindable");
     });
   }
+});
+
+describe("rootfsPropagation and the host", () => {
+  test("shared: nothing mounted inside reaches the host, even where the host's rootfs is a shared bind", () => {
+    const b = fx.bundle({ args: ["sh", "-c", "mount -t tmpfs tmpfs /m && grep -c ' /m ' /proc/self/mountinfo"], mutate: canMount });
+    b.config.linux!.rootfsPropagation = "rshared";
+    b.writeConfig();
+    mkdirSync(join(b.rootfs, "m"));
+    hostMounts.push(b.rootfs);
+    sh(["mount", "--bind", b.rootfs, b.rootfs]);
+    sh(["mount", "--make-shared", b.rootfs]);
+    // the runtime makes the rootfs's parent private before binding it (pivot_root needs
+    // that), as runc does: neither /m nor /proc, /dev, … show up on the host
+    expect(expectOk(fx.rt.bunc(["run", "--bundle", b.dir, fx.rt.id()]))).toBe("1\n");
+    expect(mountsUnder(b.rootfs)).toEqual([b.rootfs]);
+  });
+
+  test("without a mount namespace of its own, rootfsPropagation is refused (it would change the host's mounts)", () => {
+    const b = fx.bundle({
+      args: ["true"],
+      mutate: (c) => {
+        c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== "mount");
+        c.linux!.maskedPaths = [];
+        c.linux!.readonlyPaths = [];
+        c.linux!.rootfsPropagation = "rslave";
+        c.root.readonly = false;
+      },
+    });
+    const id = fx.rt.id();
+    expectRefused(fx.rt.bunc(["run", "--bundle", b.dir, id]), "linux.rootfsPropagation", "mount namespace");
+    expectNothingLeft(fx.rt);
+  });
 });
 
 describe("propagation of a bind mount across to the host", () => {
