@@ -118,6 +118,17 @@ describe("capability sets", () => {
     expect(capsInside(r).amb).toBe(capMask([]));
   });
 
+  test("exec: a process with ambient but not inheritable gets the same warning and runs without it", () => {
+    const b = fx.bundle({ args: ["sleep", "1000"] });
+    const id = fx.rt.id();
+    expectOk(fx.rt.bunc(["run", "-d", "--bundle", b.dir, id]));
+    const proc = { ...b.config.process, args: ["cat", "/proc/self/status"], capabilities: { ...b.config.process.capabilities, ambient: ["CAP_KILL"] } };
+    const r = fx.rt.bunc(["exec", "-p", "-", id], { stdin: JSON.stringify(proc) });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain(WARNING("CAP_KILL"));
+    expect(capsInside(r).amb).toBe(capMask([]));
+  });
+
   test("with --log the warning goes to the log file", () => {
     const b = fx.bundle({ args: ["true"], mutate: (c) => void (c.process.capabilities!.ambient = ["CAP_KILL"]) });
     const logFile = join(fx.rt.base, "bunc.log");

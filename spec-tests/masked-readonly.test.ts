@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bindMount, containerFixture, expectOk, expectRefused, hostDir } from "./support/assertions.ts";
 import type { BundleOptions, RuntimeConfig } from "./support/bundle.ts";
-import { expectNothingLeft } from "./support/config-checks.ts";
+import { expectNothingLeft, withUserns } from "./support/config-checks.ts";
 
 const fx = containerFixture();
 
@@ -180,5 +180,24 @@ describe("readonlyPaths", () => {
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain("Read-only file system");
     expect(readFileSync(join(b.rootfs, "etc/target"), "utf8")).toBe("x\n");
+  });
+});
+
+describe("in a user namespace", () => {
+  test("a masked file and directory, and a read-only directory with a submount", () => {
+    const r = fx.run({
+      args: ["sh", "-c", "wc -c < /etc/secret; stat -c '%F %t,%T' /etc/secret; ls -A /hidden | wc -l; touch /frozen/sub/x 2>&1; touch /frozen/x 2>&1; echo done"],
+      // the mapped root may not create dirs in a rootfs owned by the host's root
+      files: { "etc/secret": "secret\n", "hidden/file": "hidden\n", "frozen/file": "x\n", "frozen/sub/.keep": "" },
+      mutate: (c) => {
+        withUserns(c);
+        c.root.readonly = false;
+        c.mounts!.push({ destination: "/frozen/sub", type: "tmpfs", source: "tmpfs", options: ["size=1m"] });
+        paths(["/etc/secret", "/hidden"], ["/frozen"])(c);
+      },
+    });
+    expect(expectOk(r)).toBe(
+      "0\ncharacter special file 1,3\n0\ntouch: /frozen/sub/x: Read-only file system\ntouch: /frozen/x: Read-only file system\ndone\n",
+    );
   });
 });

@@ -51,6 +51,17 @@ describe("set in the container's namespaces", () => {
     expect(keys.map(hostValue)).toEqual(before);
   });
 
+  test("in a user namespace too: the namespaces it owns take the values", () => {
+    const before = hostValue("net.ipv4.ip_forward");
+    const out = readInside({ "net.ipv4.ip_forward": before.trim() === "1" ? "0" : "1", "kernel.shmmni": "2345" }, undefined, (c) => {
+      c.linux!.namespaces!.push({ type: "user" });
+      c.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    expect(out).toBe(`${before.trim() === "1" ? "0" : "1"}\n2345\n`);
+    expect(hostValue("net.ipv4.ip_forward")).toBe(before);
+  });
+
   test("a key written with slashes, as sysctl(8) takes it", () => {
     expect(readInside({ "net/ipv4/ip_forward": "1" }, ["net.ipv4.ip_forward"])).toBe("1\n");
   });
