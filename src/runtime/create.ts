@@ -14,6 +14,7 @@ import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, openNamespa
 import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
 import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
+import { checkSysctlNamespaces } from "../linux/sysctl.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 type Setup = typeof import("./create-setup.ts");
@@ -56,6 +57,7 @@ export function checkCreatable(config: Spec, consoleSocket?: string): void {
   if (!config.process) throw configError("process", "is required to create a container");
   if (!config.root?.path) throw configError("root.path", "is required");
   refuseUnsupported(config, consoleSocket);
+  checkSysctlNamespaces(config.linux?.sysctl ?? {}, config.linux?.namespaces ?? []);
 }
 
 /**
