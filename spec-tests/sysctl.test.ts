@@ -5,9 +5,9 @@
 // stay as they were.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { containerFixture, expectOk, expectRefused } from "./support/assertions.ts";
+import { containerFixture, expectOk, expectRefused, readOr, waitFor } from "./support/assertions.ts";
 import type { RuntimeConfig } from "./support/bundle.ts";
-import { expectNothingLeft } from "./support/config-checks.ts";
+import { expectNothingLeft, withUserns } from "./support/config-checks.ts";
 
 const fx = containerFixture();
 
@@ -53,11 +53,7 @@ describe("set in the container's namespaces", () => {
 
   test("in a user namespace too: the namespaces it owns take the values", () => {
     const before = hostValue("net.ipv4.ip_forward");
-    const out = readInside({ "net.ipv4.ip_forward": before.trim() === "1" ? "0" : "1", "kernel.shmmni": "2345" }, undefined, (c) => {
-      c.linux!.namespaces!.push({ type: "user" });
-      c.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      c.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    });
+    const out = readInside({ "net.ipv4.ip_forward": before.trim() === "1" ? "0" : "1", "kernel.shmmni": "2345" }, undefined, withUserns);
     expect(out).toBe(`${before.trim() === "1" ? "0" : "1"}\n2345\n`);
     expect(hostValue("net.ipv4.ip_forward")).toBe(before);
   });
@@ -98,6 +94,52 @@ describe("refused by the namespace rules", () => {
     refused({ "vm.swappiness": "1" }, undefined, 'linux.sysctl["vm.swappiness"]', "not a namespaced sysctl");
     refused({ "kernel.pid_max": "4194304" }, undefined, 'linux.sysctl["kernel.pid_max"]');
     expect(hostValue("vm.swappiness")).toBe(before);
+  });
+});
+
+describe("namespaces joined by path", () => {
+  /** A process holding a namespace: `unshare <flag> sleep` (a new one) or a plain sleep (the
+   *  host's); killed by the caller. */
+  async function withHolder<T>(unshareFlag: string | undefined, body: (pid: number) => T): Promise<T> {
+    const cmd = unshareFlag ? ["unshare", unshareFlag, "sleep", "1000"] : ["sleep", "1000"];
+    const child = Bun.spawn(cmd, { stdio: ["ignore", "ignore", "inherit"] });
+    try {
+      // unshare execs sleep once the namespace is in place
+      waitFor(() => readOr(`/proc/${child.pid}/comm`).trim() === "sleep", "the holder to start");
+      return body(child.pid);
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  }
+  const joining = (type: string, path: string) => (c: RuntimeConfig) => {
+    c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === type ? { type, path } : n));
+    if (type === "network") c.mounts = c.mounts!.filter((m) => m.type !== "sysfs");
+    if (type === "ipc") c.mounts = c.mounts!.filter((m) => m.type !== "mqueue");
+  };
+
+  test("net.* in the host's network namespace, joined by path, is refused (as runc refuses it)", async () => {
+    const value = hostValue("net.ipv4.ip_forward").trim();
+    await withHolder(undefined, (pid) => {
+      // the host's own value: even a wrong acceptance would change nothing
+      refused({ "net.ipv4.ip_forward": value }, joining("network", `/proc/${pid}/ns/net`), 'linux.sysctl["net.ipv4.ip_forward"]', "host's network namespace");
+    });
+  });
+
+  test("an IPC key in the host's IPC namespace, joined by path, is refused", async () => {
+    const value = hostValue("kernel.shmmni").trim();
+    await withHolder(undefined, (pid) => {
+      refused({ "kernel.shmmni": value }, joining("ipc", `/proc/${pid}/ns/ipc`), 'linux.sysctl["kernel.shmmni"]', "host's IPC namespace");
+    });
+  });
+
+  test("net.* in another network namespace joined by path is set there", async () => {
+    const before = hostValue("net.ipv4.ip_forward");
+    const value = before.trim() === "1" ? "0" : "1";
+    await withHolder("--net", (pid) => {
+      expect(readInside({ "net.ipv4.ip_forward": value }, undefined, joining("network", `/proc/${pid}/ns/net`))).toBe(`${value}\n`);
+    });
+    expect(hostValue("net.ipv4.ip_forward")).toBe(before);
   });
 });
 
