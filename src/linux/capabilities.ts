@@ -63,6 +63,20 @@ export function capabilityMask(names: string[]): bigint {
   return mask;
 }
 
+/**
+ * The ambient capabilities the kernel will not raise: each must be both permitted and
+ * inheritable. runc leaves these out with a warning rather than failing (`runc spec` itself
+ * lists ambient capabilities without inheritable ones), and so does bunc.
+ */
+export function unraisableAmbient(caps: { ambient?: string[]; inheritable?: string[]; permitted?: string[] } | undefined): string[] {
+  const inheritable = new Set(caps?.inheritable ?? []);
+  const permitted = new Set(caps?.permitted ?? []);
+  return [...new Set(caps?.ambient ?? [])].filter((name) => !inheritable.has(name) || !permitted.has(name));
+}
+
+/** runc's warning for an ambient capability it could not raise, word for word. */
+export const ambientWarning = (name: string) => `can't raise ambient capability ${name}: operation not permitted`;
+
 let lastCap: number | undefined;
 
 /**

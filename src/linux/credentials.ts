@@ -6,7 +6,7 @@
 import { PR, RLIMIT } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
-import { CAPABILITIES, isCapabilityName, lastCapability } from "./capabilities.ts";
+import { CAPABILITIES, isCapabilityName, lastCapability, unraisableAmbient } from "./capabilities.ts";
 import { rlimitValue } from "../spec/rlimit-value.ts";
 
 export interface CapabilityConfig {
@@ -69,5 +69,9 @@ export function applyCredentials(sys: Sys, user: UserConfig, caps: CapabilityCon
     throw new BuncError("system", `process.capabilities: the kernel refused the sets (${(err as Error).message}): is a capability outside the runtime's own bounding set?`, (err as BuncError).errno);
   }
   sys.ambientClearAll();
-  for (const name of caps?.ambient ?? []) sys.ambientRaise(capNumber(name, "process.capabilities.ambient"));
+  // Those outside permitted or inheritable are left out (the CLI warned about them).
+  const skipped = new Set(unraisableAmbient(caps));
+  for (const name of caps?.ambient ?? []) {
+    if (!skipped.has(name)) sys.ambientRaise(capNumber(name, "process.capabilities.ambient"));
+  }
 }

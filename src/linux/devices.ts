@@ -88,9 +88,11 @@ export function createDevice(sys: Sys, rootFd: number, d: DeviceSpec, field: str
 export interface DevSymlink {
   name: string;
   target: string;
+  /** Remove what is there first (otherwise an existing entry is left alone). */
+  replace?: boolean;
 }
 
-export function devSymlinks(withKcore: boolean, withPts: boolean): DevSymlink[] {
+export function devSymlinks(withKcore: boolean): DevSymlink[] {
   const links: DevSymlink[] = [
     { name: "fd", target: "/proc/self/fd" },
     { name: "stdin", target: "/proc/self/fd/0" },
@@ -98,12 +100,15 @@ export function devSymlinks(withKcore: boolean, withPts: boolean): DevSymlink[] 
     { name: "stderr", target: "/proc/self/fd/2" },
   ];
   if (withKcore) links.push({ name: "core", target: "/proc/kcore" });
-  if (withPts) links.push({ name: "ptmx", target: "pts/ptmx" });
+  // Always, as runc does, whether or not /dev/pts is mounted: whatever the image had at
+  // /dev/ptmx is replaced, so the ptmx in use is the one of the container's devpts.
+  links.push({ name: "ptmx", target: "pts/ptmx", replace: true });
   return links;
 }
 
 export function createDevSymlinks(sys: Sys, devFd: number, links: DevSymlink[]): void {
   for (const link of links) {
+    if (link.replace) sys.unlinkIfPresent(devFd, link.name, 0);
     try {
       sys.symlinkat(link.target, devFd, link.name);
     } catch (err) {

@@ -104,8 +104,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
       );
       const devFd = openDevDir(sys, rootFd);
       try {
-        const pts = plan.mounts.some((m) => clean(m.destination) === "/dev/pts");
-        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore"), pts));
+        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore")));
       } finally {
         sys.close(devFd);
       }
@@ -257,11 +256,12 @@ function bindMount(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, dest: s
     throw new BuncError("config", `${field}.source: ${source} does not exist`);
   }
   // A detached copy of the source tree gets its attributes before it is attached: there is
-  // no moment where a read-only bind is writable.
+  // no moment where a read-only bind is writable. Plain options (ro, nosuid, …) apply to the
+  // top mount only, as runc's remount does; rro, rnosuid, … are the recursive ones.
   const tree = sys.openTree(AT_FDCWD, source, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | (opts.recursive ? AT.RECURSIVE : 0));
   try {
     const attrs = attributesOf(opts.flags, opts.clear);
-    if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH | (opts.recursive ? AT.RECURSIVE : 0), attrs.set, attrs.clear);
+    if (attrs.set || attrs.clear) sys.mountSetattr(tree, "", EMPTY_PATH, attrs.set, attrs.clear);
     const destFd = isDir ? mkdirAllInRoot(sys, rootFd, dest) : ensureFileInRoot(sys, rootFd, dest);
     try {
       checkProcTarget(sys, dest, "bind", field, destFd);
@@ -289,9 +289,10 @@ function afterMount(sys: Sys, rootFd: number, dest: string, opts: ReturnType<typ
   }
 }
 
-/** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it. */
+/** A masked directory gets an empty read-only tmpfs; anything else gets /dev/null bound on it.
+ *  A symlink is followed inside the rootfs, as runc does: what it names is masked. */
 function maskPath(sys: Sys, rootFd: number, path: string): void {
-  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH | O.NOFOLLOW);
+  const fd = tryOpenInRoot(sys, rootFd, path, O.PATH);
   if (fd === undefined) return;
   try {
     if (sys.fstat(fd).isDirectory) {

@@ -13,6 +13,8 @@ import { BuncError, configError, messageOf } from "../errors.ts";
 import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
+import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
+import { checkSysctlNamespaces } from "../linux/sysctl.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 type Setup = typeof import("./create-setup.ts");
@@ -58,6 +60,7 @@ export function checkCreatable(config: Spec, consoleSocket?: string): void {
   if (!config.process) throw configError("process", "is required to create a container");
   if (!config.root?.path) throw configError("root.path", "is required");
   refuseUnsupported(config, consoleSocket);
+  checkSysctlNamespaces(config.linux?.sysctl ?? {}, config.linux?.namespaces ?? []);
 }
 
 /**
@@ -122,6 +125,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     if (request.listenFds) config.process!.env = [...(config.process!.env ?? []), ...activationEnv(request.listenFds)];
     const consoleSocket = req.consoleSocket ?? (config.process?.terminal ? req.ownConsoleSocket : undefined);
     checkCreatable(config, consoleSocket);
+    for (const name of unraisableAmbient(config.process?.capabilities)) log("warning", ambientWarning(name));
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);

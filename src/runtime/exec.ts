@@ -7,6 +7,8 @@ import { O } from "../../ffi/constants.ts";
 import { closeFd, keepAcrossExec, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
+import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
+import { log } from "../log.ts";
 import { addProcess } from "../linux/cgroups/cgroup.ts";
 import { NAMESPACE_FLAGS, type NamespaceType } from "../linux/namespaces.ts";
 import { loadContainer } from "./container.ts";
@@ -63,6 +65,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   const source = req.flags.processFile ? (req.flags.processFile === "-" ? "--process (stdin)" : req.flags.processFile) : "exec";
   const proc = await blame(source, () => execProcessSpec(c.record.config.process, req.flags, parseProcessText));
   await blame(source, () => checkProcess(proc, "process"));
+  for (const name of unraisableAmbient(proc.capabilities)) log("warning", ambientWarning(name));
   const consoleSocket = req.consoleSocket ?? (proc.terminal ? req.ownConsoleSocket : undefined);
   if (proc.terminal && !consoleSocket) {
     throw new BuncError("usage", "exec --tty without --console-socket: only an exec in the foreground (not --detach) can attach the terminal");

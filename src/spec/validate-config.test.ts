@@ -345,6 +345,18 @@ describe("other linux paths", () => {
     );
   });
 
+  test("rootfsPropagation only in a mount namespace", () => {
+    const noMount = (c: Json) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: Json) => n.type !== "mount");
+      c.linux.maskedPaths = [];
+      c.linux.readonlyPaths = [];
+      delete c.linux.rootfsPropagation;
+    };
+    accept(noMount);
+    refuse((c) => (noMount(c), (c.linux.rootfsPropagation = "rslave")), "linux.rootfsPropagation", "mount namespace");
+    accept((c) => (c.linux.rootfsPropagation = "rslave"));
+  });
+
   test("devices: absolute path, known type, numbers unless a fifo", () => {
     refuse((c) => (c.linux.devices[0].path = "dev/fuse"), "linux.devices[0].path", '"dev/fuse"');
     refuse((c) => (c.linux.devices[0].type = "x"), "linux.devices[0].type", '"x"');

@@ -278,6 +278,10 @@ function checkLinuxPaths(linux: Linux, namespaces: Map<NamespaceType, LinuxNames
       throw configError(`linux.${list}`, 'needs a private mount namespace (add "mount" to linux.namespaces)');
     }
   }
+  // Without one it would change the propagation of the host's own mounts (runc refuses too).
+  if (linux.rootfsPropagation && !namespaces.has("mount")) {
+    throw configError("linux.rootfsPropagation", 'needs a private mount namespace (add "mount" to linux.namespaces)');
+  }
   linux.devices?.forEach((d, i) => {
     absolutePath(`linux.devices[${i}].path`, d.path);
     if (d.type !== "p" && (d.major === undefined || d.minor === undefined)) {
