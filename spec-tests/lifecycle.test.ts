@@ -128,7 +128,12 @@ describe("kill and delete", () => {
     expectOk(create(b, id));
     expectOk(fx.rt.bunc(["start", id]));
     waitStatus(id, "stopped");
-    expectRefused(fx.rt.bunc(["kill", id, "KILL"]), id);
+    // containerd's shim knows "process already finished" by runc's words.
+    expectRefused(fx.rt.bunc(["kill", id, "KILL"]), id, "container not running");
+    expect(statusOf(id)).toBe("stopped");
+    // --all reaches what is left in its cgroup (nothing here) and succeeds, as runc's does.
+    expectOk(fx.rt.bunc(["kill", "--all", id, "KILL"]));
+    expect(JSON.parse(expectOk(fx.rt.bunc(["ps", "--format", "json", id])))).toEqual([]);
     expect(statusOf(id)).toBe("stopped");
   });
 
@@ -264,7 +269,7 @@ describe("kill and delete", () => {
 });
 
 describe("unknown ids", () => {
-  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["delete", "-f"]]) {
+  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["delete", "-f"], ["ps"]]) {
     test(`${args.join(" ")} of an unknown id fails and names it`, () => {
       const id = fx.rt.id("nosuch");
       const [command, ...rest] = args;

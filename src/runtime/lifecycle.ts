@@ -81,6 +81,15 @@ export function startContainer(store: StateStore, id: string): Container {
 
 export function killContainer(store: StateStore, id: string, signal: number, all: boolean): void {
   const c = loadContainer(store, id);
+  // A stopped init may leave processes behind (in the host's pid namespace): `--all` still
+  // reaches those in its cgroup, as runc's does; containerd's shim sends it once such an init
+  // has exited. Only through the cgroup: a dead init's namespace ids may name new ones.
+  if (c.status === "stopped" && all) {
+    if (c.record.cgroup) signalContainer(c, signal, true);
+    return;
+  }
+  // containerd's shim tells "process already finished" by the words "container not running".
+  if (c.status === "stopped") throw new BuncError("state", `cannot kill container "${id}": container not running`);
   if (!canKill(c.status)) throw new BuncError("state", `cannot kill container "${id}": it is ${c.status}`);
   signalContainer(c, signal, all);
 }
