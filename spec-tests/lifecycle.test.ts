@@ -1,7 +1,7 @@
 // runtime.md: the lifecycle (create, start, state, kill, delete), the errors each operation
 // must raise in the wrong status, and runc's `run` and `list` built on them.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BuncResult } from "./support/bunc.ts";
 import type { Bundle } from "./support/bundle.ts";
@@ -269,7 +269,7 @@ describe("kill and delete", () => {
 });
 
 describe("unknown ids", () => {
-  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["delete", "-f"], ["ps"]]) {
+  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["ps"]]) {
     test(`${args.join(" ")} of an unknown id fails and names it`, () => {
       const id = fx.rt.id("nosuch");
       const [command, ...rest] = args;
@@ -279,6 +279,16 @@ describe("unknown ids", () => {
       fx.rt.assertNoLeftovers();
     });
   }
+
+  test("delete -f of an unknown id succeeds and removes a state dir left without state, as runc's", () => {
+    const id = fx.rt.id("nosuch");
+    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    mkdirSync(join(fx.rt.root, id));
+    expectRefused(fx.rt.bunc(["delete", id]), id, "does not exist");
+    expectOk(fx.rt.bunc(["delete", "--force", id]));
+    expect(existsSync(join(fx.rt.root, id))).toBe(false);
+    fx.rt.assertNoLeftovers();
+  });
 });
 
 describe("list", () => {

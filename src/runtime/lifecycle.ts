@@ -95,6 +95,10 @@ export function killContainer(store: StateStore, id: string, signal: number, all
 }
 
 export function deleteContainer(store: StateStore, id: string, force: boolean): void {
+  // containerd's shim runs `delete` and then, when it cleans up, `delete --force`: as with
+  // runc, a forced delete of a container that is gone (or whose create never wrote its
+  // state) succeeds, and takes the leftover state dir with it.
+  if (force && !store.exists(id)) return store.remove(id);
   const c = loadContainer(store, id);
   if (!canDelete(c.status)) {
     if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);
