@@ -57,6 +57,12 @@ function refused(r: CtrResult, ...texts: string[]): void {
   for (const t of texts) expect(r.stderr).toContain(t);
 }
 
+/** The parent pid of a process, from /proc/<pid>/stat. */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 /** True if the cgroup freezer holds the process (v1 freezer.state, or v2 cgroup.events). */
 function frozen(pid: number): boolean {
   const where = procCgroups(pid);
@@ -137,6 +143,10 @@ for (const { name, binary } of RUNTIMES) {
       const id = newId();
       detached(id, "sleep", "1000");
       expect(task(id)?.status).toBe("RUNNING");
+      // The init's parent is the shim (a subreaper): that is how it learns the exit code.
+      const shim = readFileSync(`/proc/${parentOf(task(id)!.pid)}/cmdline`, "utf8").split("\0");
+      expect(shim).toContain("-id");
+      expect(shim[shim.indexOf("-id") + 1]).toBe(id);
       const r = cd.ctr(["tasks", "exec", "--exec-id", "e1", id, "sh", "-c", "echo in-exec; exit 4"]);
       expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 4, stdout: "in-exec\n" });
       const t = cd.ctr(["tasks", "exec", "-t", "--exec-id", "e2", id, "sh", "-c", "tty; [ -t 0 ] && echo stdin-is-a-tty; exit 5"], { pty: true });

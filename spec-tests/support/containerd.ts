@@ -167,7 +167,7 @@ export class PrivateContainerd {
     }
   }
 
-  /** Runs `ctr --address SOCKET --namespace NS ARGS…` and waits (60 s at most). */
+  /** Runs `ctr --address SOCKET --namespace NS ARGS…` and waits (30 s at most: less than a test may take, so a hang fails the test that made it). */
   ctr(args: string[], opts: CtrOptions = {}): CtrResult {
     const base = ["ctr", "--address", this.socket, "--namespace", this.namespace, ...args];
     const argv = opts.pty ? ["script", "-qfec", base.map(shellQuote).join(" "), "/dev/null"] : base;
@@ -183,7 +183,7 @@ export class PrivateContainerd {
         stdin: "ignore",
         stdout: out,
         stderr: err,
-        timeout: opts.timeoutMs ?? 60_000,
+        timeout: opts.timeoutMs ?? 30_000,
         killSignal: "SIGKILL",
       });
       return {
