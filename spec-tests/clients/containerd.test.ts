@@ -218,6 +218,7 @@ for (const { name, binary } of RUNTIMES) {
       waitStatus(id, "STOPPED");
       waitFor(() => !isLiveProcess(child), "the child to die");
       expect(commandsFor(id)).toContainEqual(["kill", "--all", id, "9"]);
+      expect(cd.ctr(["tasks", "delete", id]).stderr).toContain("exit code 137");
     });
 
     test("task kill of a stopped task: process already finished, from the runtime's log", () => {
@@ -286,6 +287,18 @@ for (const { name, binary } of RUNTIMES) {
       expect(commandsFor(id).map((c) => c[0])).toEqual(["create", "delete"]);
       expect(existsSync(join(runtimeState(), id))).toBe(false);
       expect(ok(cd.ctr(["containers", "list", "--quiet"])).split("\n")).not.toContain(id);
+    });
+
+    test("exec of a program that does not exist: containerd's error carries the runtime's message", () => {
+      const id = newId();
+      detached(id, "sleep", "1000");
+      const r = cd.ctr(["tasks", "exec", "--exec-id", "e1", id, "/nonexistent"]);
+      refused(r, "OCI runtime exec failed", 'exec: "/nonexistent"', "no such file or directory");
+      expect(r.stderr).not.toContain("unable to retrieve OCI runtime error");
+      // The task goes on, and takes another exec.
+      expect(task(id)?.status).toBe("RUNNING");
+      expect(cd.ctr(["tasks", "exec", "--exec-id", "e2", id, "true"]).exitCode).toBe(0);
+      expect(taskPids(id)).toEqual([task(id)!.pid]);
     });
 
     test("exec into a stopped task or an unknown container is refused", () => {
