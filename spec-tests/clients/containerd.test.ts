@@ -139,6 +139,12 @@ for (const { name, binary } of RUNTIMES) {
       expect(existsSync(bundle)).toBe(false);
     });
 
+    test("run --rm: stdin reaches the process (the runtime's stdio is the container's)", () => {
+      const id = newId();
+      const r = cd.ctr(["run", ...cd.runFlags(rt), "--rm", cd.image, id, "sh", "-c", "read line; echo got:$line"], { stdin: "from-stdin\n" });
+      expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 0, stdout: "got:from-stdin\n" });
+    });
+
     test("run -d, then exec: output and exit code; exec -t gets a pty through the console socket", () => {
       const id = newId();
       detached(id, "sleep", "1000");
@@ -277,6 +283,17 @@ for (const { name, binary } of RUNTIMES) {
       expect(m.pids?.current).toBe(1);
       const usage = m.memory?.usage;
       expect(typeof usage === "number" ? usage : usage?.usage).toBeGreaterThan(0);
+    });
+
+    test("a memory limit from ctr run reaches the cgroup the shim reads", () => {
+      const id = newId();
+      const limit = 64 * 1024 * 1024;
+      ok(run(["-d", "--memory-limit", String(limit), cd.image, id, "sleep", "1000"]));
+      const m = JSON.parse(ok(cd.ctr(["tasks", "metrics", "--format", "json", id]))) as {
+        memory?: { usage?: number | { limit?: number }; usage_limit?: number };
+      };
+      const usage = m.memory?.usage;
+      expect(typeof usage === "number" ? m.memory?.usage_limit : usage?.limit).toBe(limit);
     });
 
     test("a program that does not exist: containerd's error carries the runtime's own message", () => {

@@ -32,6 +32,8 @@ export interface CtrOptions {
   /** Run ctr under a pty (util-linux `script`): for `-t`. stdout then holds both streams. */
   pty?: boolean;
   timeoutMs?: number;
+  /** What ctr reads on stdin (default: nothing, /dev/null). */
+  stdin?: string;
 }
 
 /** One call of a runtime binary by the shim. */
@@ -180,7 +182,7 @@ export class PrivateContainerd {
       // Files, not pipes: nothing the shim starts can hold them open past ctr's exit.
       const r = Bun.spawnSync(argv, {
         env: { PATH, TERM: "xterm" },
-        stdin: "ignore",
+        stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
         stdout: out,
         stderr: err,
         timeout: opts.timeoutMs ?? 30_000,
