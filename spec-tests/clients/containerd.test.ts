@@ -227,6 +227,16 @@ for (const { name, binary } of RUNTIMES) {
       expect(cd.ctr(["tasks", "delete", id]).stderr).toContain("exit code 137");
     });
 
+    test("host pid namespace: when the init exits, the shim's kill --all takes what it left", () => {
+      const id = newId();
+      const r = run(["--rm", "--with-ns", `pid:/proc/${process.pid}/ns/pid`, cd.image, id, "sh", "-c", "sleep 1000 & echo $!"]);
+      expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      const orphan = Number(r.stdout.trim());
+      expect(orphan).toBeGreaterThan(1);
+      waitFor(() => !isLiveProcess(orphan), "the init's child to die");
+      expect(commandsFor(id).map((c) => c.join(" "))).toContain(`kill --all ${id} 9`);
+    });
+
     test("task kill of a stopped task: process already finished, from the runtime's log", () => {
       const id = newId();
       detached(id, "true");
