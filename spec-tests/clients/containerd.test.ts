@@ -235,6 +235,8 @@ for (const { name, binary } of RUNTIMES) {
       expect(orphan).toBeGreaterThan(1);
       waitFor(() => !isLiveProcess(orphan), "the init's child to die");
       expect(commandsFor(id).map((c) => c.join(" "))).toContain(`kill --all ${id} 9`);
+      // … and the runtime took it without an error (the shim would log one).
+      expect(cd.log().split("\n").filter((l) => l.includes(id) && l.includes("level=error"))).toEqual([]);
     });
 
     test("task kill of a stopped task: process already finished, from the runtime's log", () => {

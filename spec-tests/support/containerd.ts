@@ -160,13 +160,18 @@ export class PrivateContainerd {
     if (imported.exitCode !== 0) throw new Error(`ctr images import: ${imported.stderr}${imported.stdout}`);
   }
 
-  /** The last lines containerd logged. */
-  logTail(lines = 30): string {
+  /** What containerd (and its shims, through it) logged so far. */
+  log(): string {
     try {
-      return readFileSync(this.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+      return readFileSync(this.logFile, "utf8");
     } catch {
-      return "(no log)";
+      return "";
     }
+  }
+
+  /** The last lines of the log. */
+  logTail(lines = 30): string {
+    return this.log().trimEnd().split("\n").slice(-lines).join("\n") || "(no log)";
   }
 
   /** Runs `ctr --address SOCKET --namespace NS ARGS…` and waits (30 s at most: less than a test may take, so a hang fails the test that made it). */
