@@ -19,7 +19,7 @@
 // delete succeed. Errors reach ctr from the last line of log.json. An exec into a stopped task
 // or an unknown container, and a kill -a of a stopped one, never reach the runtime's refusal.
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { buncPath } from "../support/bunc.ts";
 import { mountsUnder } from "../support/bundle.ts";
@@ -295,6 +295,30 @@ for (const { name, binary } of RUNTIMES) {
       expect(m.pids?.current).toBe(1);
       const usage = m.memory?.usage;
       expect(typeof usage === "number" ? usage : usage?.usage).toBeGreaterThan(0);
+    });
+
+    test("ctr run's config options: --privileged, --read-only, --net-host, --cwd and --env, --seccomp", () => {
+      const probe = (...flags: string[]) => {
+        const id = newId();
+        const script = "grep -E '^(CapEff|Seccomp):' /proc/self/status; ls /dev | wc -l; touch /probe 2>/dev/null && echo writable || echo read-only; pwd; echo env:$A; readlink /proc/self/ns/net";
+        const r = run(["--rm", ...flags, cd.image, id, "sh", "-c", script]);
+        expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+        const [capEff, seccomp, devices, touch, cwd, env, net] = r.stdout.trimEnd().split("\n");
+        return { caps: BigInt(`0x${capEff!.split(/\s+/)[1]}`), seccomp: seccomp!.split(/\s+/)[1], devices: Number(devices), touch, cwd, env, net };
+      };
+      const CAP_SYS_ADMIN = 1n << 21n;
+      const plain = probe();
+      expect(plain.caps & CAP_SYS_ADMIN).toBe(0n);
+      expect(plain.seccomp).toBe("0");
+      expect(plain.touch).toBe("writable");
+      expect(plain.net).not.toBe(readlinkSync("/proc/self/ns/net"));
+      const privileged = probe("--privileged");
+      expect(privileged.caps & CAP_SYS_ADMIN).toBe(CAP_SYS_ADMIN);
+      expect(privileged.devices).toBeGreaterThan(plain.devices);
+      expect(probe("--read-only").touch).toBe("read-only");
+      expect(probe("--net-host").net).toBe(readlinkSync("/proc/self/ns/net"));
+      expect(probe("--cwd", "/tmp", "--env", "A=from-ctr")).toMatchObject({ cwd: "/tmp", env: "env:from-ctr" });
+      expect(probe("--seccomp").seccomp).toBe("2");
     });
 
     test("a memory limit from ctr run reaches the cgroup the shim reads", () => {
