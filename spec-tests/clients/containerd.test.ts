@@ -366,7 +366,8 @@ for (const { name, binary } of RUNTIMES) {
 
     test("nothing of the runtime's is left once its tasks are gone", () => {
       // Earlier tests' tasks were deleted after each: the runtime's state dir is empty.
-      const left = existsSync(runtimeState()) ? readdirSync(runtimeState()) : [];
+      // "@cache" holds bunc's compiled seccomp filters: not a container's.
+      const left = existsSync(runtimeState()) ? readdirSync(runtimeState()).filter((n) => n !== "@cache") : [];
       expect(left).toEqual([]);
     });
   });

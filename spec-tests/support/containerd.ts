@@ -10,7 +10,7 @@
 // Containers get the cgroup `/<namespace>/<id>`: the namespace is unique per daemon, so what
 // the runtimes leave in the cgroup trees is ours to find and remove. Shims outlive containerd
 // by design; stop() deletes every task first, and kills any shim that still names our socket.
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -19,6 +19,10 @@ import { cgroupMounts, removeCgroupTree } from "./cgroups.ts";
 import { rootfsImageArchive } from "./oci-archive.ts";
 
 const PATH = process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// containerd 1.6 puts each shim's socket in /run/containerd/s, whatever its config says: we
+// remove these dirs at the end if we made them and they are empty.
+const SHIM_SOCKET_DIRS = ["/run/containerd", "/run/containerd/s"];
 
 export interface CtrResult {
   exitCode: number | null;
@@ -71,6 +75,27 @@ function fsTypeOf(path: string): string {
   return best.type;
 }
 
+/** The unix socket paths a process holds open (from /proc/net/unix). */
+function socketPathsOf(pid: number): string[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {}
+    }
+  } catch {
+    return [];
+  }
+  return readFileSync("/proc/net/unix", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && inodes.has(f[6]!))
+    .map((f) => f[7]!);
+}
+
 /** pids of live processes whose command line contains `needle`. */
 function processesNaming(needle: string): number[] {
   const found: number[] = [];
@@ -96,6 +121,7 @@ export class PrivateContainerd {
   private readonly logFile: string;
   private calls = 0;
   private daemon?: Subprocess;
+  private readonly socketDirsBefore = SHIM_SOCKET_DIRS.filter((d) => existsSync(d));
 
   private constructor(readonly dir: string) {
     this.socket = join(dir, "containerd.sock");
@@ -106,6 +132,8 @@ export class PrivateContainerd {
   /** Starts containerd, waits for its socket, imports the image. */
   static async start(): Promise<PrivateContainerd> {
     const dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}containerd-`));
+    // Reachable by any uid: a container with a user namespace mounts its rootfs as mapped root.
+    chmodSync(dir, 0o755);
     const cd = new PrivateContainerd(dir);
     try {
       await cd.boot();
@@ -117,7 +145,7 @@ export class PrivateContainerd {
   }
 
   private async boot(): Promise<void> {
-    for (const sub of ["io", "opt", "runtimes"]) mkdirSync(join(this.dir, sub));
+    for (const sub of ["io", "opt", "runtimes", "fifo"]) mkdirSync(join(this.dir, sub));
     const config = join(this.dir, "config.toml");
     writeFileSync(
       config,
@@ -176,7 +204,11 @@ export class PrivateContainerd {
 
   /** Runs `ctr --address SOCKET --namespace NS ARGS…` and waits (30 s at most: less than a test may take, so a hang fails the test that made it). */
   ctr(args: string[], opts: CtrOptions = {}): CtrResult {
-    const base = ["ctr", "--address", this.socket, "--namespace", this.namespace, ...args];
+    // ctr makes its stdio fifos in /run/containerd/fifo unless told: run, exec and start get
+    // --fifo-dir in our temp dir (a ctr killed by a timeout leaves them there).
+    const at = args[0] === "run" ? 1 : ["tasks", "task", "t"].includes(args[0]!) && ["exec", "start"].includes(args[1]!) ? 2 : -1;
+    const withFifos = at < 0 ? args : [...args.slice(0, at), "--fifo-dir", join(this.dir, "fifo"), ...args.slice(at)];
+    const base = ["ctr", "--address", this.socket, "--namespace", this.namespace, ...withFifos];
     const argv = opts.pty ? ["script", "-qfec", base.map(shellQuote).join(" "), "/dev/null"] : base;
     const n = ++this.calls;
     const outFile = join(this.dir, "io", `${n}.out`);
@@ -274,6 +306,7 @@ export class PrivateContainerd {
     const shims = processesNaming(`-address ${this.socket}`);
     if (shims.length > 0) {
       problems.push(`shims still alive after their tasks were deleted: ${shims.join(", ")}`);
+      const sockets = shims.flatMap(socketPathsOf).filter((p) => p.startsWith("/run/containerd/s/"));
       for (const pid of shims) {
         try {
           process.kill(pid, "SIGKILL");
@@ -281,6 +314,16 @@ export class PrivateContainerd {
       }
       const deadline = Date.now() + 5_000;
       while (processesNaming(`-address ${this.socket}`).length > 0 && Date.now() < deadline) await Bun.sleep(20);
+      for (const path of sockets) rmSync(path, { force: true });
+    }
+    for (const dir of [...SHIM_SOCKET_DIRS].reverse()) {
+      if (this.socketDirsBefore.includes(dir)) continue;
+      try {
+        rmdirSync(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ENOTEMPTY") problems.push(`cannot remove ${dir}: ${code}`);
+      }
     }
     for (const dir of this.namespaceCgroups()) {
       const children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
