@@ -17,7 +17,10 @@
 // create must leave nothing of its stdio open in the container. "container not running" in a
 // kill error is what the shim turns into "process already finished"; "does not exist" makes a
 // delete succeed. Errors reach ctr from the last line of log.json. An exec into a stopped task
-// or an unknown container, and a kill -a of a stopped one, never reach the runtime's refusal.
+// or an unknown container is refused by containerd itself. With the host's pid namespace the
+// shim sends `kill --all ID 9` once the init has exited, to a stopped container.
+// Not covered: `ctr run --uidmap` gives the task options of its own, which replace the
+// container's runtime options, so the shim runs plain runc in its default root.
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
