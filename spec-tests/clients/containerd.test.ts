@@ -69,6 +69,12 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
+/** The signals a process catches (SigCgt of /proc/<pid>/status), bit N-1 for signal N. */
+function caughtSignals(pid: number): bigint {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("SigCgt:"));
+  return BigInt(`0x${line!.split(/\s+/)[1]}`);
+}
+
 /** True if the cgroup freezer holds the process (v1 freezer.state, or v2 cgroup.events). */
 function frozen(pid: number): boolean {
   const where = procCgroups(pid);
@@ -213,6 +219,10 @@ for (const { name, binary } of RUNTIMES) {
     test("task kill sends SIGTERM to the init; its exit code reaches containerd", () => {
       const id = newId();
       detached(id, "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done");
+      // PID 1 ignores a SIGTERM it has no handler for: wait for the trap to be set.
+      const pid = task(id)!.pid;
+      const SIGTERM_BIT = 1n << 14n;
+      waitFor(() => (caughtSignals(pid) & SIGTERM_BIT) !== 0n, "the shell's SIGTERM trap");
       ok(cd.ctr(["tasks", "kill", id]));
       waitStatus(id, "STOPPED");
       const rm = cd.ctr(["tasks", "delete", id]);
