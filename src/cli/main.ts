@@ -3,7 +3,7 @@
 import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
-import { parseArgs, usageText } from "./args.ts";
+import { leadingGlobalOptions, parseArgs, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
 import { configureLog, log } from "../log.ts";
 import { print, printError } from "../output.ts";
@@ -39,11 +39,13 @@ export function exitCodeOf(err: unknown, command?: string): number {
 export async function runCli(argv: string[]): Promise<number> {
   let jsonErrors = false;
   let commandName: string | undefined;
+  let logConfigured = false;
   try {
     const parsed = parseArgs(argv);
     commandName = parsed.command;
     const { global } = parsed;
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
+    logConfigured = true;
     jsonErrors = global.logFormat === "json";
     if (global.version) {
       print(`bunc version ${version}\ncommit: ${commit}\nspec: 1.3.0\n`);
@@ -63,6 +65,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return await run({ global, options: parsed.options, positionals: parsed.positionals, store });
   } catch (err) {
     const msg = messageOf(err);
+    const global = logConfigured ? undefined : leadingGlobalOptions(argv);
+    if (global) {
+      configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
+      jsonErrors = global.logFormat === "json";
+    }
     log("error", msg);
     printError(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
     return exitCodeOf(err, commandName);
