@@ -155,7 +155,6 @@ function checkCommand(command: string, options: Record<string, OptionValue>, pos
   if (command === "help" && positionals[0] !== undefined) commandSpec(positionals[0]);
 }
 
-/** Parses the arguments after the program name. Errors are BuncError("usage"). */
 /** The global flags before the command: their values, and where the command is. */
 function readGlobals(argv: readonly string[]): { globalValues: Record<string, OptionValue>; i: number } {
   const globalValues: Record<string, OptionValue> = {};
@@ -185,6 +184,7 @@ export function leadingGlobalOptions(argv: readonly string[]): GlobalOptions | u
   }
 }
 
+/** Parses the arguments after the program name. Errors are BuncError("usage"). */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const { globalValues, i: commandAt } = readGlobals(argv);
   let i = commandAt;

@@ -1,9 +1,9 @@
 // The init stage: PID 1 of the container, single-threaded. It receives the InitPlan, builds
 // the container (namespaces, mounts, hooks, hostname, sysctl, cwd, pivot), checks the program
 // exists, takes its pty (process.terminal) as stdio and controlling terminal, applies rlimits,
-// credentials and capabilities, answers {ready}, then blocks on
-// exec.fifo until `start`, runs the startContainer hooks, resets signals, marks every fd of
-// its own close-on-exec, installs seccomp and execve's the process, which so stays PID 1.
+// credentials and capabilities, answers {ready}, then blocks on exec.fifo until `start`, runs
+// the startContainer hooks, resets signals, marks every fd of its own close-on-exec, installs
+// seccomp and execve's the process, which so stays PID 1.
 import { writeFileSync, writeSync } from "node:fs";
 import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
