@@ -128,7 +128,12 @@ describe("kill and delete", () => {
     expectOk(create(b, id));
     expectOk(fx.rt.bunc(["start", id]));
     waitStatus(id, "stopped");
-    expectRefused(fx.rt.bunc(["kill", id, "KILL"]), id);
+    // containerd's shim knows "process already finished" by runc's words.
+    expectRefused(fx.rt.bunc(["kill", id, "KILL"]), id, "container not running");
+    expect(statusOf(id)).toBe("stopped");
+    // --all reaches what is left in its cgroup (nothing here) and succeeds, as runc's does.
+    expectOk(fx.rt.bunc(["kill", "--all", id, "KILL"]));
+    expect(JSON.parse(expectOk(fx.rt.bunc(["ps", "--format", "json", id])))).toEqual([]);
     expect(statusOf(id)).toBe("stopped");
   });
 
@@ -264,7 +269,7 @@ describe("kill and delete", () => {
 });
 
 describe("unknown ids", () => {
-  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"]]) {
+  for (const args of [["state"], ["start"], ["kill"], ["kill", "KILL"], ["delete"], ["ps"]]) {
     test(`${args.join(" ")} of an unknown id fails and names it`, () => {
       const id = fx.rt.id("nosuch");
       const [command, ...rest] = args;
@@ -287,17 +292,14 @@ describe("unknown ids", () => {
     expect(JSON.parse(bare.stderr)).toEqual({ level: "error", msg: `container "${id}" does not exist`, time: expect.any(String) });
   });
 
-  test("delete -f of an unknown id succeeds, as runc's (clients force-delete after a failed create)", () => {
+  test("delete -f of an unknown id succeeds and removes a state dir left without state, as runc's", () => {
     const id = fx.rt.id("nosuch");
     expectOk(fx.rt.bunc(["delete", "-f", id]));
-    fx.rt.assertNoLeftovers();
-  });
-
-  test("delete -f removes a state dir that has no state file", () => {
-    const id = fx.rt.id("half");
-    mkdirSync(join(fx.rt.root, id), { recursive: true });
-    expectOk(fx.rt.bunc(["delete", "-f", id]));
+    mkdirSync(join(fx.rt.root, id));
+    expectRefused(fx.rt.bunc(["delete", id]), id, "does not exist");
+    expectOk(fx.rt.bunc(["delete", "--force", id]));
     expect(existsSync(join(fx.rt.root, id))).toBe(false);
+    fx.rt.assertNoLeftovers();
   });
 });
 

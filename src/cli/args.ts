@@ -158,8 +158,8 @@ function checkCommand(command: string, options: Record<string, OptionValue>, pos
   if (command === "help" && positionals[0] !== undefined) commandSpec(positionals[0]);
 }
 
-/** Parses the arguments after the program name. Errors are BuncError("usage"). */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+/** The global flags before the command: their values, and where the command is. */
+function readGlobals(argv: readonly string[]): { globalValues: Record<string, OptionValue>; i: number } {
   const globalValues: Record<string, OptionValue> = {};
   let i = 0;
   for (; i < argv.length; i++) {
@@ -174,7 +174,23 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (!hit) throw usage(`unknown flag ${word.written}`);
     i = take(hit.spec, word, argv, i, globalValues);
   }
+  return { globalValues, i };
+}
 
+/** The global options before the command, when the rest of argv is bad: a usage error must
+ *  still reach `--log`, where containerd's shim and conmon look for it. */
+export function leadingGlobalOptions(argv: readonly string[]): GlobalOptions | undefined {
+  try {
+    return globalOptions(readGlobals(argv).globalValues);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses the arguments after the program name. Errors are BuncError("usage"). */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const { globalValues, i: commandAt } = readGlobals(argv);
+  let i = commandAt;
   const command = argv[i];
   if (command === undefined) {
     return { global: globalOptions(globalValues), command: undefined, options: {}, positionals: [] };

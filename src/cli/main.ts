@@ -3,7 +3,7 @@
 import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
-import { parseArgs, usageText } from "./args.ts";
+import { leadingGlobalOptions, parseArgs, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
 import { configureLog, log } from "../log.ts";
 import { print, printError } from "../output.ts";
@@ -45,11 +45,13 @@ export function exitCodeOf(err: unknown, command?: string): number {
 export async function runCli(argv: string[]): Promise<number> {
   let jsonErrors = false;
   let commandName: string | undefined;
+  let logConfigured = false;
   try {
     const parsed = parseArgs(argv);
     commandName = parsed.command;
     const { global } = parsed;
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
+    logConfigured = true;
     // As runc: with a log file, that file gets the formatted line and stderr the plain
     // message (clients show stderr as is); without one, stderr is the log.
     jsonErrors = global.logFormat === "json" && !global.log;
@@ -71,6 +73,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return await run({ global, options: parsed.options, positionals: parsed.positionals, store });
   } catch (err) {
     const msg = messageOf(err);
+    const global = logConfigured ? undefined : leadingGlobalOptions(argv);
+    if (global) {
+      configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
+      jsonErrors = global.logFormat === "json";
+    }
     log("error", msg);
     printError(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
     return exitCodeOf(err, commandName);

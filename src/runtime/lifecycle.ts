@@ -81,6 +81,15 @@ export function startContainer(store: StateStore, id: string): Container {
 
 export function killContainer(store: StateStore, id: string, signal: number, all: boolean): void {
   const c = loadContainer(store, id);
+  // A stopped init may leave processes behind (in the host's pid namespace): `--all` still
+  // reaches those in its cgroup, as runc's does; containerd's shim sends it once such an init
+  // has exited. Only through the cgroup: a dead init's namespace ids may name new ones.
+  if (c.status === "stopped" && all) {
+    if (c.record.cgroup) signalContainer(c, signal, true);
+    return;
+  }
+  // containerd's shim tells "process already finished" by the words "container not running".
+  if (c.status === "stopped") throw new BuncError("state", `cannot kill container "${id}": container not running`);
   if (!canKill(c.status)) throw new BuncError("state", `cannot kill container "${id}": it is ${c.status}`);
   signalContainer(c, signal, all);
 }
@@ -88,11 +97,8 @@ export function killContainer(store: StateStore, id: string, signal: number, all
 export function deleteContainer(store: StateStore, id: string, force: boolean): void {
   // As runc: a forced delete of a container that is not there succeeds, and clears a state dir
   // a failed create left without its state file. podman deletes with --force after every
-  // failed create, and reports a failing delete as a second error.
-  if (force && !store.exists(id)) {
-    store.remove(id);
-    return;
-  }
+  // failed create; containerd's shim runs `delete` and then `delete --force` when it cleans up.
+  if (force && !store.exists(id)) return store.remove(id);
   const c = loadContainer(store, id);
   if (!canDelete(c.status)) {
     if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);

@@ -8,8 +8,9 @@ import { print, type CommandContext } from "./context.ts";
 
 export function ps(ctx: CommandContext): number {
   const c = loadContainer(ctx.store, ctx.positionals[0]!);
-  if (c.status === "stopped") throw new BuncError("state", `container "${c.record.id}" is not running`);
-  const pids = containerPids(c);
+  // Stopped: what is left in its cgroup (often nothing), as runc answers; a dead init's
+  // namespace ids may name new namespaces, so only the cgroup is asked.
+  const pids = c.status !== "stopped" || c.record.cgroup ? containerPids(c) : [];
   if (stringOption(ctx.options, "format") === "json") {
     print(JSON.stringify(pids));
     return 0;

@@ -1,8 +1,9 @@
 // The init stage: PID 1 of the container, single-threaded. It receives the InitPlan, builds
 // the container (namespaces, mounts, hooks, hostname, sysctl, cwd, pivot), checks the program
-// exists, applies rlimits, credentials and capabilities, answers {ready}, then blocks on
-// exec.fifo until `start`, runs the startContainer hooks, resets signals, marks every fd of
-// its own close-on-exec, installs seccomp and execve's the process, which so stays PID 1.
+// exists, takes its pty (process.terminal) as stdio and controlling terminal, applies rlimits,
+// credentials and capabilities, answers {ready}, then blocks on exec.fifo until `start`, runs
+// the startContainer hooks, resets signals, marks every fd of its own close-on-exec, installs
+// seccomp and execve's the process, which so stays PID 1.
 import { writeFileSync, writeSync } from "node:fs";
 import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
@@ -135,7 +136,13 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.umask(0);
     const prepared = prepareContainer(sys, plan, stageFd, consoleSocket);
     program = prepared.program;
-    setup.terminal = prepared.terminal;
+    // The pty becomes our stdio now, as runc's init does: what we inherited from `create`
+    // (a client's output pipe) must not stay open until `start`, or a client that reads
+    // create's output to EOF, as containerd's shim does with a terminal, waits for ever.
+    if (prepared.terminal !== undefined) {
+      sys.takeTerminal(prepared.terminal);
+      sys.close(prepared.terminal);
+    }
     applyIdentity(sys, setup, "creating");
     send(stageFd, { type: "ready" });
   } catch (err) {
