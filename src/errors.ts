@@ -10,7 +10,8 @@ export type ErrorCode =
   | "stage" // a stage process failed or went silent
   | "exec-not-found"
   | "exec-denied"
-  | "unsupported"; // config asks for something bunc does not do yet
+  | "unsupported" // config asks for something bunc does not do yet
+  | "layer"; // an image layer is invalid, hostile, or could not be applied
 
 export class BuncError extends Error {
   constructor(

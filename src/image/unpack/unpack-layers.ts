@@ -1,0 +1,96 @@
+// Unpack an image's layers, in order, into a rootfs directory.
+//
+// Each layer is streamed: blob → decompressor (gzip, zstd or none, sniffed from the bytes) →
+// tar parser → RootfsWriter, which applies every entry through in-root fds (see
+// rootfs-writer.ts), so no layer, however crafted, can write outside `rootDir`.
+// Whiteouts and opaque directories follow image-spec layer.md.
+//
+// On any error the partial tree is left as it is: the caller unpacks into a fresh directory
+// and discards it on failure (a rootfs half-applied is not something to repair).
+import { mkdirSync } from "node:fs";
+import { BuncError } from "../../errors.ts";
+import { decompressLayer } from "./decompress.ts";
+import { RootfsWriter } from "./rootfs-writer.ts";
+import { applyTar } from "./tar-apply.ts";
+
+export interface LayerInput {
+  digest: string;
+  mediaType: string;
+  size?: number;
+  /** sha256 of the uncompressed tar ("sha256:…"); checked when given. */
+  diffId?: string;
+  /** The raw blob bytes, compressed as mediaType says. */
+  open(): ReadableStream<Uint8Array>;
+}
+
+export interface UnpackOptions {
+  /** Stop a layer whose uncompressed tar passes this many bytes. Default 16 GiB. */
+  maxLayerBytes?: number;
+  /** Stop a layer with more entries than this. Default 2,000,000. */
+  maxLayerEntries?: number;
+  onWarning?: (msg: string) => void;
+}
+
+export interface UnpackStats {
+  layers: number;
+  entries: number;
+  whiteouts: number;
+  /** Uncompressed tar bytes over all layers. */
+  bytes: number;
+  /** The sha256 of each layer's uncompressed tar, in order. */
+  diffIds: string[];
+}
+
+export const DEFAULT_MAX_LAYER_BYTES = 16 * 1024 ** 3;
+export const DEFAULT_MAX_LAYER_ENTRIES = 2_000_000;
+
+/**
+ * Apply `layers` in order to `rootDir` (made if missing). Fails with a BuncError (code
+ * "layer") naming the layer digest and, for a bad entry, the entry.
+ */
+export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: UnpackOptions = {}): Promise<UnpackStats> {
+  const warn = opts.onWarning ?? (() => {});
+  const limits = {
+    maxBytes: opts.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES,
+    maxEntries: opts.maxLayerEntries ?? DEFAULT_MAX_LAYER_ENTRIES,
+  };
+  mkdirSync(rootDir, { recursive: true, mode: 0o755 });
+  const writer = new RootfsWriter(rootDir, warn);
+  const stats: UnpackStats = { layers: 0, entries: 0, whiteouts: 0, bytes: 0, diffIds: [] };
+  try {
+    for (const layer of layers) {
+      const hasher = new Bun.CryptoHasher("sha256");
+      writer.beginLayer();
+      let counts;
+      try {
+        const chunks = decompressLayer(layer.open(), layer.mediaType, layer.digest, warn);
+        counts = await applyTar(chunks, writer, limits, (c) => hasher.update(c), warn);
+        writer.endLayer();
+      } catch (err) {
+        throw layerError(layer, err);
+      }
+      const diffId = `sha256:${hasher.digest("hex")}`;
+      if (layer.diffId !== undefined && layer.diffId !== diffId) {
+        throw new BuncError("layer", `layer ${layer.digest}: diffID mismatch: the uncompressed tar is ${diffId}, the image config says ${layer.diffId}`);
+      }
+      stats.layers++;
+      stats.entries += counts.entries;
+      stats.whiteouts += counts.whiteouts;
+      stats.bytes += counts.bytes;
+      stats.diffIds.push(diffId);
+    }
+  } finally {
+    writer.close();
+  }
+  return stats;
+}
+
+function layerError(layer: LayerInput, err: unknown): BuncError {
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof BuncError) {
+    const prefix = `layer ${layer.digest}`;
+    return message.startsWith(prefix) ? err : new BuncError(err.code === "layer" ? "layer" : err.code, `${prefix}: ${message}`, err.errno);
+  }
+  // tar-stream's own errors: a header that does not parse, data that ends mid-entry.
+  return new BuncError("layer", `layer ${layer.digest}: not a valid tar stream: ${message}`);
+}
