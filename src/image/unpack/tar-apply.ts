@@ -125,6 +125,8 @@ export async function applyTar(
       stream.on("end", next);
       stream.resume();
     };
+    // An entry stream is destroyed with the extract on failure: its error is ours already.
+    stream.on("error", () => {});
     if (failure !== undefined) return;
     const entry = header.name;
     try {
@@ -199,8 +201,12 @@ export async function applyTar(
     }
   });
 
+  // The last 1024 bytes seen: a tar ends with two zero blocks. A stream cut short (a
+  // truncated zstd frame decompresses without complaint in Bun) loses them.
+  let tail = new Uint8Array(0);
   try {
     for await (const chunk of chunks) {
+      tail = chunk.length >= 1024 ? chunk.subarray(chunk.length - 1024) : Buffer.concat([tail, chunk]).subarray(-1024);
       counts.bytes += chunk.length;
       if (counts.bytes > limits.maxBytes) throw new BuncError("layer", `uncompressed size exceeds the limit of ${limits.maxBytes} bytes`);
       onBytes(chunk);
@@ -217,6 +223,9 @@ export async function applyTar(
         });
       }
       if (failure !== undefined) break;
+    }
+    if (failure === undefined && (tail.length < 1024 || tail.some((b) => b !== 0))) {
+      fail(new BuncError("layer", "the tar stream ends without its end-of-archive marker: truncated"));
     }
     if (failure === undefined) ex.end(undefined as never);
     await closed;
