@@ -203,7 +203,7 @@ export async function applyTar(
 
   // The last 1024 bytes seen: a tar ends with two zero blocks. A stream cut short (a
   // truncated zstd frame decompresses without complaint in Bun) loses them.
-  let tail = new Uint8Array(0);
+  let tail: Uint8Array = new Uint8Array(0);
   try {
     for await (const chunk of chunks) {
       tail = chunk.length >= 1024 ? chunk.subarray(chunk.length - 1024) : Buffer.concat([tail, chunk]).subarray(-1024);

@@ -4,10 +4,10 @@ import { mkdtempSync, mkdirSync, readdirSync, lstatSync, readlinkSync, readFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { pack, type Headers } from "tar-stream";
+import { pack, type Header } from "tar-stream";
 import type { LayerInput } from "./unpack-layers.ts";
 
-export type TestEntry = Partial<Headers> & { name: string; content?: string | Uint8Array };
+export type TestEntry = Partial<Header> & { name: string; content?: string | Uint8Array };
 
 const T = new Date("2020-01-02T03:04:05Z");
 
@@ -15,7 +15,7 @@ const T = new Date("2020-01-02T03:04:05Z");
 export async function tarOf(entries: TestEntry[]): Promise<Uint8Array> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
+  p.on("data", (c: unknown) => chunks.push(c as Buffer));
   const ended = new Promise<void>((resolve, reject) => {
     p.on("end", resolve);
     p.on("error", reject);
