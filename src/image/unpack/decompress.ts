@@ -28,6 +28,18 @@ export function sniffCompression(head: Uint8Array): Compression {
 
 const OUT_CHUNK = 256 * 1024;
 
+function drainOrClose(z: Gunzip | ZstdDecompress): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      z.off("drain", done);
+      z.off("close", done);
+      resolve();
+    };
+    z.on("drain", done);
+    z.on("close", done);
+  });
+}
+
 /**
  * The decompressed chunks of a layer blob. `label` names the layer in messages. Stopping the
  * iteration early (an error downstream, a size limit) cancels the source and the decompressor.
@@ -74,7 +86,7 @@ export async function* decompressLayer(
       try {
         let chunk: Uint8Array | undefined = first;
         while (chunk !== undefined) {
-          if (chunk.length && !z.write(chunk)) await new Promise<void>((resolve) => { z.once("drain", resolve); z.once("close", resolve); });
+          if (chunk.length && !z.write(chunk)) await drainOrClose(z);
           if (z.destroyed) return;
           if (ended) break;
           const r = await reader.read();

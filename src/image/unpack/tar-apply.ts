@@ -113,6 +113,8 @@ export async function applyTar(
   const ex = extractKeepingXattrBytes();
   let failure: unknown;
   let openFile = -1;
+  // The file entry being written: its size and the bytes it got so far.
+  let lastFile: { size: number; got: number } | undefined;
   const fail = (err: unknown) => {
     failure ??= err;
     ex.destroy(err as Error);
@@ -128,6 +130,7 @@ export async function applyTar(
     // An entry stream is destroyed with the extract on failure: its error is ours already.
     stream.on("error", () => {});
     if (failure !== undefined) return;
+    lastFile = undefined;
     const entry = header.name;
     try {
       if (++counts.entries > limits.maxEntries) throw new BuncError("layer", `more than ${limits.maxEntries} entries`);
@@ -154,8 +157,10 @@ export async function applyTar(
           const meta = metaOf(header, entry);
           const fd = writer.beginFile(parts, entry);
           openFile = fd;
+          const progress = (lastFile = { size: header.size ?? 0, got: 0 });
           stream.on("data", (data: unknown) => {
             const chunk = data as Uint8Array;
+            progress.got += chunk.length;
             if (failure !== undefined) return;
             try {
               writer.writeFile(fd, chunk);
@@ -201,12 +206,17 @@ export async function applyTar(
     }
   });
 
-  // The last 1024 bytes seen: a tar ends with two zero blocks. A stream cut short (a
-  // truncated zstd frame decompresses without complaint in Bun) loses them.
-  let tail: Uint8Array = new Uint8Array(0);
+  // Some producers (umoci 0.4) end a layer right after the last file's data, without the
+  // padding to 512 bytes (and without the end-of-archive blocks, which tar-stream does not
+  // need). When that file got all its bytes, the missing padding is supplied: nothing is
+  // lost. A file cut short is left for the parser to report.
+  const padLastRecord = async () => {
+    await new Promise((resolve) => setImmediate(resolve)); // let the parser hand out what it has
+    const rem = counts.bytes % 512;
+    if (rem !== 0 && lastFile !== undefined && lastFile.got === lastFile.size) ex.write(Buffer.alloc(512 - rem));
+  };
   try {
     for await (const chunk of chunks) {
-      tail = chunk.length >= 1024 ? chunk.subarray(chunk.length - 1024) : Buffer.concat([tail, chunk]).subarray(-1024);
       counts.bytes += chunk.length;
       if (counts.bytes > limits.maxBytes) throw new BuncError("layer", `uncompressed size exceeds the limit of ${limits.maxBytes} bytes`);
       onBytes(chunk);
@@ -224,9 +234,7 @@ export async function applyTar(
       }
       if (failure !== undefined) break;
     }
-    if (failure === undefined && (tail.length < 1024 || tail.some((b) => b !== 0))) {
-      fail(new BuncError("layer", "the tar stream ends without its end-of-archive marker: truncated"));
-    }
+    if (failure === undefined) await padLastRecord();
     if (failure === undefined) ex.end(undefined as never);
     await closed;
     if (failure !== undefined) throw failure;

@@ -239,16 +239,17 @@ describe("compression, diffIDs and limits", () => {
   test("truncated gzip, truncated tar, garbage and an unsupported compression fail clearly", async () => {
     const tar = await tarOf([file("f", "x".repeat(5000))]);
     const gz = compress(tar, "gzip");
-    const cases: [Uint8Array, string, RegExp][] = [
+    const cases: [Uint8Array, string, RegExp, string?][] = [
       [gz.subarray(0, gz.length - 20), "application/vnd.oci.image.layer.v1.tar+gzip", /gzip data is corrupt or truncated/],
-      [compress(tar, "zstd").subarray(0, 40), "application/vnd.oci.image.layer.v1.tar+zstd", /truncated/],
-      [tar.subarray(0, 1024), "application/vnd.oci.image.layer.v1.tar", /truncated/],
-      [new Uint8Array(4096).fill(0x41), "application/vnd.oci.image.layer.v1.tar", /not a valid tar stream/],
+      // Bun's zstd decoder does not report a cut frame: the diffID does.
+      [compress(tar, "zstd").subarray(0, 40), "application/vnd.oci.image.layer.v1.tar+zstd", /diffID mismatch/, sha256(tar)],
+      [tar.subarray(0, 1024), "application/vnd.oci.image.layer.v1.tar", /not a valid tar stream: Unexpected end of data/],
+      [new Uint8Array(4096).fill(0x41), "application/vnd.oci.image.layer.v1.tar", /not a valid tar stream: Invalid tar header/],
       [tar, "application/vnd.oci.image.layer.v1.tar+bzip2", /compression not supported/],
     ];
-    for (const [blob, mediaType, pattern] of cases) {
+    for (const [blob, mediaType, pattern, diffId] of cases) {
       fresh();
-      const l = layerOf(blob, { mediaType });
+      const l = layerOf(blob, { mediaType, diffId });
       const err = await unpackLayers(box.root, [l]).catch((e) => e);
       expect(err).toBeInstanceOf(BuncError);
       expect((err as Error).message).toMatch(pattern);
@@ -256,10 +257,17 @@ describe("compression, diffIDs and limits", () => {
     }
   });
 
-  test("an empty tar is fine, an empty blob is not", async () => {
+  test("a last file without its padding to 512 bytes (umoci 0.4 writes these) is complete", async () => {
     fresh();
-    expect((await unpackLayers(box.root, [layerOf(new Uint8Array(0))]).catch((e) => e)).message).toContain("end-of-archive marker");
-    const stats = await unpackLayers(box.root, [layerOf(new Uint8Array(1024))]);
+    const tar = await tarOf([file("f", "abc")]);
+    const unpadded = tar.subarray(0, 512 + 3);
+    await unpackLayers(box.root, [layerOf(unpadded, { diffId: sha256(unpadded) })]);
+    expect(readFileSync(box.path("f"), "utf8")).toBe("abc");
+  });
+
+  test("an empty layer is fine", async () => {
+    fresh();
+    const stats = await unpackLayers(box.root, [layerOf(new Uint8Array(0)), layerOf(new Uint8Array(1024))]);
     expect(stats.entries).toBe(0);
   });
 });
