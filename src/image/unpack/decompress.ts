@@ -40,9 +40,34 @@ function drainOrClose(z: Gunzip | ZstdDecompress): Promise<void> {
   });
 }
 
+/** The first bytes of a blob (at least 4 unless it is shorter), to sniff its compression. */
+export async function readHead(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }): Promise<{ bytes: Uint8Array; ended: boolean }> {
+  const head: Uint8Array[] = [];
+  let length = 0;
+  while (length < 4) {
+    const r = await reader.read();
+    if (r.done || !r.value) return { bytes: Buffer.concat(head), ended: true };
+    head.push(r.value);
+    length += r.value.length;
+  }
+  return { bytes: head.length === 1 ? head[0]! : Buffer.concat(head), ended: false };
+}
+
+/** The compression to undo: the content's, with a warning when the media type disagrees. */
+export function chooseCompression(head: Uint8Array, mediaType: string, label: string, warn: (msg: string) => void): Compression {
+  if (UNSUPPORTED.test(mediaType)) throw new BuncError("layer", `layer ${label}: media type ${mediaType}: compression not supported`);
+  const sniffed = sniffCompression(head);
+  const declared = compressionOfMediaType(mediaType);
+  const seen = sniffed === "none" ? "uncompressed" : sniffed;
+  if (declared === undefined) warn(`layer ${label}: unknown media type ${mediaType}; content looks ${seen}`);
+  else if (declared !== sniffed && head.length > 0) warn(`layer ${label}: media type ${mediaType} but the content is ${seen}: using the content`);
+  return sniffed;
+}
+
 /**
- * The decompressed chunks of a layer blob. `label` names the layer in messages. Stopping the
- * iteration early (an error downstream, a size limit) cancels the source and the decompressor.
+ * The decompressed chunks of a layer blob, decompressed on this thread (where no worker
+ * thread can start). `label` names the layer in messages. Stopping the iteration early (an
+ * error downstream, a size limit) cancels the source and the decompressor.
  */
 export async function* decompressLayer(
   source: ReadableStream<Uint8Array>,
@@ -50,27 +75,12 @@ export async function* decompressLayer(
   label: string,
   warn: (msg: string) => void,
 ): AsyncGenerator<Uint8Array> {
-  if (UNSUPPORTED.test(mediaType)) throw new BuncError("layer", `layer ${label}: media type ${mediaType}: compression not supported`);
   const reader = source.getReader();
   try {
-    const head: Uint8Array[] = [];
-    let headLength = 0;
-    let ended = false;
-    while (headLength < 4) {
-      const r = await reader.read();
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      head.push(r.value);
-      headLength += r.value.length;
-    }
-    const first = head.length === 1 ? head[0]! : Buffer.concat(head);
-    const sniffed = sniffCompression(first);
-    const declared = compressionOfMediaType(mediaType);
-    if (declared === undefined) warn(`layer ${label}: unknown media type ${mediaType}; content looks ${sniffed === "none" ? "uncompressed" : sniffed}`);
-    else if (declared !== sniffed && headLength > 0) warn(`layer ${label}: media type ${mediaType} but the content is ${sniffed === "none" ? "uncompressed" : sniffed}: using the content`);
-
+    const head = await readHead(reader);
+    const first = head.bytes;
+    let ended = head.ended;
+    const sniffed = chooseCompression(first, mediaType, label, warn);
     if (sniffed === "none") {
       if (first.length) yield first;
       while (!ended) {
@@ -90,6 +100,7 @@ export async function* decompressLayer(
           if (z.destroyed) return;
           if (ended) break;
           const r = await reader.read();
+          if (r.done) ended = true;
           chunk = r.done ? undefined : r.value;
         }
         z.end();

@@ -1,6 +1,5 @@
 // One layer's tar stream applied to the rootfs: tar-stream parses, RootfsWriter applies.
-// The uncompressed bytes are counted (a size limit stops a decompression bomb) and hashed
-// (the layer's diffID) on the way in.
+// The uncompressed bytes are counted on the way in: a size limit stops a decompression bomb.
 import { extract, type Header } from "tar-stream";
 import { BuncError } from "../../errors.ts";
 import { classifyEntry, cleanParts } from "./entry-path.ts";
@@ -101,14 +100,8 @@ function metaOf(header: Header, entry: string): EntryMeta {
   };
 }
 
-/** Apply every entry of one layer's tar stream; `onBytes` sees each chunk (for the diffID). */
-export async function applyTar(
-  chunks: AsyncIterable<Uint8Array>,
-  writer: RootfsWriter,
-  limits: TarLimits,
-  onBytes: (chunk: Uint8Array) => void,
-  warn: (msg: string) => void,
-): Promise<TarCounts> {
+/** Apply every entry of one layer's tar stream. */
+export async function applyTar(chunks: AsyncIterable<Uint8Array>, writer: RootfsWriter, limits: TarLimits, warn: (msg: string) => void): Promise<TarCounts> {
   const counts: TarCounts = { entries: 0, bytes: 0, whiteouts: 0 };
   const ex = extractKeepingXattrBytes();
   let failure: unknown;
@@ -219,7 +212,6 @@ export async function applyTar(
     for await (const chunk of chunks) {
       counts.bytes += chunk.length;
       if (counts.bytes > limits.maxBytes) throw new BuncError("layer", `uncompressed size exceeds the limit of ${limits.maxBytes} bytes`);
-      onBytes(chunk);
       if (failure !== undefined) break;
       if (!ex.write(chunk)) {
         await new Promise<void>((resolve) => {

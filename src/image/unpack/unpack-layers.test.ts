@@ -189,14 +189,29 @@ describe("compression, diffIDs and limits", () => {
   const entries = [dir("etc/"), file("etc/hostname", "box\n")];
 
   for (const how of ["gzip", "zstd", "none"] as const) {
-    test(`${how} layer`, async () => {
-      fresh();
-      const tar = await tarOf(entries);
-      const stats = await unpackLayers(box.root, [layerOf(compress(tar, how), { how, diffId: sha256(tar), chunk: 7 })]);
-      expect(readFileSync(box.path("etc/hostname"), "utf8")).toBe("box\n");
-      expect(stats.diffIds).toEqual([sha256(tar)]);
-    });
+    for (const where of ["thread", "inline"] as const) {
+      test(`${how} layer, decompressed ${where}`, async () => {
+        fresh();
+        const tar = await tarOf(entries);
+        const other = await tarOf([file("etc/hostname", "second\n"), file("etc/.wh.gone", "")]);
+        const layers = [layerOf(compress(tar, how), { how, diffId: sha256(tar), chunk: 7 }), layerOf(compress(other, how), { how, diffId: sha256(other) })];
+        const stats = await unpackLayers(box.root, layers, { decompressOn: where });
+        expect(readFileSync(box.path("etc/hostname"), "utf8")).toBe("second\n");
+        expect(stats.diffIds).toEqual([sha256(tar), sha256(other)]);
+      });
+    }
   }
+
+  test("a bomb and a truncated stream on the decompression thread", async () => {
+    fresh();
+    const bomb = compress(await tarOf([file("zeros", new Uint8Array(64 << 20) as unknown as string)]), "gzip");
+    const err = await unpackLayers(box.root, [layerOf(bomb, { how: "gzip" })], { maxLayerBytes: 8 << 20, decompressOn: "thread" }).catch((e) => e);
+    expect((err as Error).message).toContain("exceeds the limit");
+    const gz = compress(await tarOf([file("f", "x".repeat(5000))]), "gzip");
+    const cut = layerOf(gz.subarray(0, gz.length - 20), { how: "gzip" });
+    const err2 = await unpackLayers(box.root, [cut], { decompressOn: "thread" }).catch((e) => e);
+    expect((err2 as Error).message).toMatch(new RegExp(`layer ${cut.digest}: gzip data is corrupt or truncated`));
+  });
 
   test("a mislabeled layer unpacks from its content, with a warning", async () => {
     fresh();

@@ -10,6 +10,7 @@
 import { mkdirSync } from "node:fs";
 import { BuncError } from "../../errors.ts";
 import { decompressLayer } from "./decompress.ts";
+import { DecompressThread, type LayerStream } from "./decompress-thread.ts";
 import { RootfsWriter } from "./rootfs-writer.ts";
 import { applyTar } from "./tar-apply.ts";
 
@@ -29,6 +30,12 @@ export interface UnpackOptions {
   /** Stop a layer with more entries than this. Default 2,000,000. */
   maxLayerEntries?: number;
   onWarning?: (msg: string) => void;
+  /**
+   * Where layers are decompressed and hashed: on a worker thread, beside the entry applier,
+   * or inline on the calling thread. By default a thread, unless the layers are known to be
+   * small (under 4 MiB in all), where starting one costs more than it saves.
+   */
+  decompressOn?: "thread" | "inline";
 }
 
 export interface UnpackStats {
@@ -43,6 +50,7 @@ export interface UnpackStats {
 
 export const DEFAULT_MAX_LAYER_BYTES = 16 * 1024 ** 3;
 export const DEFAULT_MAX_LAYER_ENTRIES = 2_000_000;
+const SMALL_IMAGE = 4 * 1024 * 1024;
 
 /**
  * Apply `layers` in order to `rootDir` (made if missing). Fails with a BuncError (code
@@ -56,20 +64,39 @@ export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: 
   };
   mkdirSync(rootDir, { recursive: true, mode: 0o755 });
   const writer = new RootfsWriter(rootDir, warn);
+  const known = layers.every((l) => l.size !== undefined);
+  const small = known && layers.reduce((n, l) => n + (l.size ?? 0), 0) < SMALL_IMAGE;
+  const thread = (opts.decompressOn ?? (small ? "inline" : "thread")) === "thread" ? await DecompressThread.start() : undefined;
+  const open = (layer: LayerInput): LayerStream => (thread ? thread.open(layer.open(), layer.mediaType, layer.digest, warn) : inlineStream(layer, warn));
   const stats: UnpackStats = { layers: 0, entries: 0, whiteouts: 0, bytes: 0, diffIds: [] };
+  // The next layer starts decompressing as soon as the current one is decompressed, while
+  // its entries are still being applied (the worker bounds what waits unread).
+  let next: LayerStream | undefined;
+  let current: LayerStream | undefined;
+  let stopped = false;
   try {
-    for (const layer of layers) {
-      const hasher = new Bun.CryptoHasher("sha256");
+    for (const [i, layer] of layers.entries()) {
+      current = next ?? open(layer);
+      next = undefined;
+      const following = layers[i + 1];
+      if (thread && following) {
+        current.result.then(
+          () => {
+            if (!stopped) next ??= open(following);
+          },
+          () => {},
+        );
+      }
       writer.beginLayer();
       let counts;
+      let diffId: string;
       try {
-        const chunks = decompressLayer(layer.open(), layer.mediaType, layer.digest, warn);
-        counts = await applyTar(chunks, writer, limits, (c) => hasher.update(c), warn);
+        counts = await applyTar(current.chunks, writer, limits, warn);
         writer.endLayer();
+        diffId = (await current.result).diffId;
       } catch (err) {
         throw layerError(layer, err);
       }
-      const diffId = `sha256:${hasher.digest("hex")}`;
       if (layer.diffId !== undefined && layer.diffId !== diffId) {
         throw new BuncError("layer", `layer ${layer.digest}: diffID mismatch: the uncompressed tar is ${diffId}, the image config says ${layer.diffId}`);
       }
@@ -80,9 +107,30 @@ export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: 
       stats.diffIds.push(diffId);
     }
   } finally {
+    stopped = true;
+    current?.abort();
+    next?.abort();
+    thread?.stop();
     writer.close();
   }
   return stats;
+}
+
+/** Decompression and hashing on this thread. */
+function inlineStream(layer: LayerInput, warn: (msg: string) => void): LayerStream {
+  const hasher = new Bun.CryptoHasher("sha256");
+  let bytes = 0;
+  let resolve!: (r: { diffId: string; bytes: number }) => void;
+  const result = new Promise<{ diffId: string; bytes: number }>((r) => (resolve = r));
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for await (const c of decompressLayer(layer.open(), layer.mediaType, layer.digest, warn)) {
+      hasher.update(c);
+      bytes += c.length;
+      yield c;
+    }
+    resolve({ diffId: `sha256:${hasher.digest("hex")}`, bytes });
+  }
+  return { chunks: chunks(), result, abort: () => {} };
 }
 
 function layerError(layer: LayerInput, err: unknown): BuncError {

@@ -1,0 +1,170 @@
+// Layer decompression on a worker thread (decompress-worker.ts), so that gunzip and the
+// diffID hash run beside the entry applier instead of taking turns with it. A session per
+// layer; a session can be opened before the previous layer is applied (pipelining), and the
+// worker keeps at most a bounded number of unconsumed bytes per session.
+import { BuncError } from "../../errors.ts";
+import { chooseCompression, type Compression, readHead } from "./decompress.ts";
+
+export interface LayerStream {
+  /** Decompressed chunks, in order. */
+  chunks: AsyncIterable<Uint8Array>;
+  /** sha256 and size of the decompressed bytes, once the worker has seen them all. */
+  result: Promise<{ diffId: string; bytes: number }>;
+  /** Stop the session (an error downstream): the worker drops it, the source is cancelled. */
+  abort(): void;
+}
+
+type Msg = { type: "ready" | "need" | "output" | "done" | "error"; id: number; chunk?: Uint8Array; diffId?: string; bytes?: number; message?: string };
+
+interface Session {
+  onMessage(msg: Msg): void;
+}
+
+export class DecompressThread {
+  private readonly sessions = new Map<number, Session>();
+  private nextId = 1;
+
+  private constructor(private readonly worker: Worker) {
+    worker.onmessage = (event: MessageEvent) => {
+      const msg = event.data as Msg;
+      this.sessions.get(msg.id)?.onMessage(msg);
+    };
+    worker.onerror = (event) => {
+      const err: Msg = { type: "error", id: 0, message: `decompression thread failed: ${(event as ErrorEvent).message ?? "unknown error"}` };
+      for (const s of this.sessions.values()) s.onMessage(err);
+    };
+  }
+
+  /** A worker that said it is ready, or undefined where none starts (the caller then decompresses inline). */
+  static async start(timeoutMs = 10_000): Promise<DecompressThread | undefined> {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("./decompress-worker.ts", import.meta.url).href);
+    } catch {
+      return undefined;
+    }
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      worker.onmessage = (event: MessageEvent) => {
+        clearTimeout(timer);
+        resolve((event.data as Msg).type === "ready");
+      };
+      worker.onerror = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+    if (!ready) {
+      worker.terminate();
+      return undefined;
+    }
+    return new DecompressThread(worker);
+  }
+
+  stop(): void {
+    this.worker.terminate();
+    this.sessions.clear();
+  }
+
+  /** Start decompressing a layer blob now; its chunks wait (bounded) until read. */
+  open(source: ReadableStream<Uint8Array>, mediaType: string, label: string, warn: (msg: string) => void): LayerStream {
+    const id = this.nextId++;
+    const worker = this.worker;
+    const reader = source.getReader();
+    const queue: Uint8Array[] = [];
+    let pendingInput: Uint8Array[] = [];
+    let sourceEnded = false;
+    let finished = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let resolveResult!: (r: { diffId: string; bytes: number }) => void;
+    let rejectResult!: (e: Error) => void;
+    const result = new Promise<{ diffId: string; bytes: number }>((res, rej) => {
+      resolveResult = res;
+      rejectResult = rej;
+    });
+    result.catch(() => {}); // reported through `chunks`
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const fail = (err: Error) => {
+      failure ??= err;
+      this.sessions.delete(id);
+      rejectResult(failure);
+      notify();
+    };
+    let compression: Compression = "none";
+
+    const feed = async () => {
+      try {
+        const next = pendingInput.shift();
+        if (next) return void worker.postMessage({ type: "input", id, chunk: next });
+        if (sourceEnded) return void worker.postMessage({ type: "end", id });
+        const r = await reader.read();
+        if (failure) return;
+        if (r.done) {
+          sourceEnded = true;
+          worker.postMessage({ type: "end", id });
+        } else {
+          const own = new Uint8Array(r.value); // a copy the worker can own
+          worker.postMessage({ type: "input", id, chunk: own }, [own.buffer as ArrayBuffer]);
+        }
+      } catch (err) {
+        fail(new BuncError("layer", `layer ${label}: reading the blob: ${(err as Error).message}`));
+      }
+    };
+
+    this.sessions.set(id, {
+      onMessage: (msg) => {
+        if (msg.type === "need") void feed();
+        else if (msg.type === "output") {
+          queue.push(msg.chunk!);
+          notify();
+        } else if (msg.type === "done") {
+          finished = true;
+          this.sessions.delete(id);
+          resolveResult({ diffId: msg.diffId!, bytes: msg.bytes! });
+          notify();
+        } else fail(new BuncError("layer", `layer ${label}: ${compression} data is corrupt or truncated: ${msg.message}`));
+      },
+    });
+
+    const started = (async () => {
+      const head = await readHead(reader);
+      compression = chooseCompression(head.bytes, mediaType, label, warn);
+      pendingInput = head.bytes.length ? [new Uint8Array(head.bytes)] : [];
+      sourceEnded = head.ended;
+      worker.postMessage({ type: "start", id, compression });
+    })().catch((err) => fail(err instanceof BuncError ? err : new BuncError("layer", `layer ${label}: ${(err as Error).message}`)));
+
+    const abort = () => {
+      if (!finished) worker.postMessage({ type: "abort", id });
+      this.sessions.delete(id);
+      finished = true;
+      reader.cancel().catch(() => {});
+    };
+
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      await started;
+      try {
+        for (;;) {
+          const c = queue.shift();
+          if (c) {
+            yield c;
+            worker.postMessage({ type: "ack", id, bytes: c.length });
+            continue;
+          }
+          if (failure) throw failure;
+          if (finished) return;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        if (!finished || failure) abort();
+      }
+    }
+
+    return { chunks: chunks(), result, abort };
+  }
+}
