@@ -5,34 +5,46 @@ import { cstr, errno, lib } from "./libc.ts";
 
 const ret = (rc: number) => (rc < 0 ? -errno() : rc);
 
+// Two scratch buffers for the C strings of the hot calls (at most two names per call), so
+// that applying 50k entries does not allocate 100k small buffers. The calls are synchronous.
+const SCRATCH = 4096 + 1;
+const scratchA = Buffer.allocUnsafe(SCRATCH);
+const scratchB = Buffer.allocUnsafe(SCRATCH);
+function cs(s: string, scratch: Buffer): Buffer {
+  if (s.length * 3 >= SCRATCH) return cstr(s);
+  const n = scratch.write(s, 0, "utf8");
+  scratch[n] = 0;
+  return scratch;
+}
+
 /** openat(2); with O_NOFOLLOW the last component is never a symlink followed. */
 export function openAt(dirfd: number, name: string, flags: number, mode = 0): number {
-  return ret(lib().openat(dirfd, cstr(name), flags, mode));
+  return ret(lib().openat(dirfd, cs(name, scratchA), flags, mode));
 }
 
 export function mkdirAt(dirfd: number, name: string, mode: number): number {
-  return ret(lib().mkdirat(dirfd, cstr(name), mode));
+  return ret(lib().mkdirat(dirfd, cs(name, scratchA), mode));
 }
 
 export function mknodAt(dirfd: number, name: string, mode: number, dev: bigint): number {
-  return ret(lib().mknodat(dirfd, cstr(name), mode, dev));
+  return ret(lib().mknodat(dirfd, cs(name, scratchA), mode, dev));
 }
 
 export function symlinkAt(target: string, dirfd: number, name: string): number {
-  return ret(lib().symlinkat(cstr(target), dirfd, cstr(name)));
+  return ret(lib().symlinkat(cs(target, scratchB), dirfd, cs(name, scratchA)));
 }
 
 /** linkat(2) without AT_SYMLINK_FOLLOW: a symlink source is linked itself, not its target. */
 export function linkAt(fromDir: number, fromName: string, toDir: number, toName: string): number {
-  return ret(lib().linkat(fromDir, cstr(fromName), toDir, cstr(toName), 0));
+  return ret(lib().linkat(fromDir, cs(fromName, scratchB), toDir, cs(toName, scratchA), 0));
 }
 
 export function unlinkAt(dirfd: number, name: string, flags: number): number {
-  return ret(lib().unlinkat(dirfd, cstr(name), flags));
+  return ret(lib().unlinkat(dirfd, cs(name, scratchA), flags));
 }
 
 export function fchownAt(dirfd: number, name: string, uid: number, gid: number, flags: number): number {
-  return ret(lib().fchownat(dirfd, cstr(name), uid, gid, flags));
+  return ret(lib().fchownat(dirfd, cs(name, scratchA), uid, gid, flags));
 }
 
 export function fchown(fd: number, uid: number, gid: number): number {
@@ -47,11 +59,16 @@ export function closeFd(fd: number): void {
   lib().close(fd);
 }
 
-/** struct timespec[2] (atime, mtime) from seconds with a fraction. */
+const times = new BigInt64Array(4);
+/** struct timespec[2] (atime, mtime) from seconds with a fraction (one scratch array). */
 function timespecs(atime: number, mtime: number): BigInt64Array {
   const sec = (t: number) => BigInt(Math.floor(t));
   const nsec = (t: number) => BigInt(Math.min(999_999_999, Math.round((t - Math.floor(t)) * 1e9)));
-  return new BigInt64Array([sec(atime), nsec(atime), sec(mtime), nsec(mtime)]);
+  times[0] = sec(atime);
+  times[1] = nsec(atime);
+  times[2] = sec(mtime);
+  times[3] = nsec(mtime);
+  return times;
 }
 
 /** Set atime and mtime (seconds since the epoch) of an open file. */
@@ -61,7 +78,7 @@ export function futimens(fd: number, atime: number, mtime: number): number {
 
 /** utimensat(2) on `name` in `dirfd`; with AT_SYMLINK_NOFOLLOW a symlink's own times. */
 export function utimensAt(dirfd: number, name: string, atime: number, mtime: number, flags: number): number {
-  return ret(lib().utimensat(dirfd, cstr(name), timespecs(atime, mtime), flags));
+  return ret(lib().utimensat(dirfd, cs(name, scratchA), timespecs(atime, mtime), flags));
 }
 
 export function fsetxattr(fd: number, name: string, value: Uint8Array): number {

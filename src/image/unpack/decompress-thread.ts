@@ -14,6 +14,8 @@ export interface LayerStream {
   abort(): void;
 }
 
+const INPUT_BATCH = 1024 * 1024;
+
 type Msg = { type: "ready" | "need" | "output" | "done" | "error"; id: number; chunk?: Uint8Array; diffId?: string; bytes?: number; message?: string };
 
 interface Session {
@@ -102,15 +104,28 @@ export class DecompressThread {
         const next = pendingInput.shift();
         if (next) return void worker.postMessage({ type: "input", id, chunk: next });
         if (sourceEnded) return void worker.postMessage({ type: "end", id });
-        const r = await reader.read();
-        if (failure) return;
-        if (r.done) {
-          sourceEnded = true;
-          worker.postMessage({ type: "end", id });
-        } else {
-          const own = new Uint8Array(r.value); // a copy the worker can own
-          worker.postMessage({ type: "input", id, chunk: own }, [own.buffer as ArrayBuffer]);
+        // Up to INPUT_BATCH bytes per message: a message costs more than the copy.
+        const parts: Uint8Array[] = [];
+        let size = 0;
+        while (size < INPUT_BATCH) {
+          const r = await reader.read();
+          if (failure) return;
+          if (r.done) {
+            sourceEnded = true;
+            break;
+          }
+          parts.push(r.value);
+          size += r.value.length;
         }
+        if (size > 0) {
+          const own = new Uint8Array(size); // one buffer the worker can own
+          let at = 0;
+          for (const p of parts) {
+            own.set(p, at);
+            at += p.length;
+          }
+          worker.postMessage({ type: "input", id, chunk: own }, [own.buffer as ArrayBuffer]);
+        } else worker.postMessage({ type: "end", id });
       } catch (err) {
         fail(new BuncError("layer", `layer ${label}: reading the blob: ${(err as Error).message}`));
       }
@@ -148,16 +163,23 @@ export class DecompressThread {
 
     async function* chunks(): AsyncGenerator<Uint8Array> {
       await started;
+      let unacked = 0; // consumed, not yet acknowledged: acks go in batches too
+      const ack = () => {
+        if (unacked > 0) worker.postMessage({ type: "ack", id, bytes: unacked });
+        unacked = 0;
+      };
       try {
         for (;;) {
           const c = queue.shift();
           if (c) {
             yield c;
-            worker.postMessage({ type: "ack", id, bytes: c.length });
+            unacked += c.length;
+            if (unacked >= INPUT_BATCH) ack();
             continue;
           }
           if (failure) throw failure;
           if (finished) return;
+          ack(); // before waiting: the worker may be paused on these bytes
           await new Promise<void>((resolve) => (wake = resolve));
         }
       } finally {

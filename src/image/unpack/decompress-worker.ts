@@ -11,7 +11,7 @@ import type { Compression } from "./decompress.ts";
 declare const self: Worker;
 
 const HIGH = 16 * 1024 * 1024;
-const OUT_CHUNK = 256 * 1024;
+const OUT_CHUNK = 1024 * 1024;
 
 interface Session {
   z: Gunzip | ZstdDecompress | undefined;

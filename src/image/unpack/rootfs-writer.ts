@@ -37,12 +37,20 @@ export function entryError(entry: string, why: string, errno?: number): BuncErro
 }
 
 const keyOf = (parts: string[]) => parts.join("/");
+
+/** The process umask, read without changing it. */
+function currentUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
 const procPath = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
 
 export class RootfsWriter {
   private readonly rootFd: number;
   private readonly dirs: DirCache;
   private readonly asRoot = process.geteuid?.() === 0;
+  private readonly umask = currentUmask();
   private warnedOwnership = false;
   // Per layer: what this layer wrote (an opaque marker or whiteout must not hide it), the
   // opaque directories, and directory times to set once their children are all in.
@@ -90,9 +98,10 @@ export class RootfsWriter {
   }
 
   private markWritten(parts: string[]): void {
-    this.written.add(keyOf(parts));
-    for (let n = parts.length - 1; n > 0; n--) {
-      const k = keyOf(parts.slice(0, n));
+    const key = keyOf(parts);
+    this.written.add(key);
+    for (let i = key.lastIndexOf("/"); i > 0; i = key.lastIndexOf("/", i - 1)) {
+      const k = key.slice(0, i);
       if (this.ancestors.has(k)) break;
       this.ancestors.add(k);
     }
@@ -100,7 +109,7 @@ export class RootfsWriter {
 
   /** The fd of the directory an entry goes in, made if missing. */
   private parentOf(parts: string[], entry: string): number {
-    const key = keyOf(parts.slice(0, -1));
+    const key = parts.length === 1 ? "" : parts.length === 2 ? parts[0]! : keyOf(parts.slice(0, -1));
     let fd: number | undefined;
     try {
       fd = this.dirs.open(key, true);
@@ -152,10 +161,15 @@ export class RootfsWriter {
     if (r < 0) throw entryError(entry, `chown: ${errnoName(-r)}`, -r);
   }
 
+  /** The creation mode that already is the final mode, if the umask allows one. */
+  private modeAtCreate(mode: number): number | undefined {
+    return (mode & 0o7000) === 0 && (mode & this.umask) === 0 ? mode & 0o777 : undefined;
+  }
+
   /** Owner, then mode (a chown clears setuid/setgid), then xattrs, on an open fd. */
-  private metaOnFd(fd: number, meta: EntryMeta, entry: string): void {
+  private metaOnFd(fd: number, meta: EntryMeta, entry: string, chmod = true): void {
     this.chown(entry, () => at.fchown(fd, meta.uid, meta.gid));
-    const rc = at.fchmod(fd, meta.mode & 0o7777);
+    const rc = chmod ? at.fchmod(fd, meta.mode & 0o7777) : 0;
     if (rc < 0) throw entryError(entry, `chmod: ${errnoName(-rc)}`, -rc);
     for (const [name, value] of meta.xattrs) {
       const onDisk = filterXattr(name);
@@ -177,12 +191,15 @@ export class RootfsWriter {
   // ---- entries -------------------------------------------------------------------------
 
   /** Create a regular file and return its fd for the caller to write the content into. */
-  beginFile(parts: string[], entry: string): number {
+  beginFile(parts: string[], meta: EntryMeta, entry: string): number {
     this.refuseRoot(parts, entry, "file");
     const pfd = this.parentOf(parts, entry);
     const name = parts[parts.length - 1]!;
     const flags = O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC;
-    const fd = this.create(pfd, name, keyOf(parts), entry, () => at.openAt(pfd, name, flags, 0o600), "file");
+    // Made with its final permission bits when the umask leaves them alone (endFile then
+    // needs no chmod); made private otherwise until endFile sets the mode.
+    const mode = this.modeAtCreate(meta.mode);
+    const fd = this.create(pfd, name, keyOf(parts), entry, () => at.openAt(pfd, name, flags, mode ?? 0o600), "file");
     this.markWritten(parts);
     return fd;
   }
@@ -193,7 +210,7 @@ export class RootfsWriter {
 
   endFile(fd: number, meta: EntryMeta, entry: string): void {
     try {
-      this.metaOnFd(fd, meta, entry);
+      this.metaOnFd(fd, meta, entry, this.modeAtCreate(meta.mode) === undefined);
       at.futimens(fd, meta.atime, meta.mtime);
     } finally {
       at.closeFd(fd);

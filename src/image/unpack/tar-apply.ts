@@ -148,7 +148,7 @@ export async function applyTar(chunks: AsyncIterable<Uint8Array>, writer: Rootfs
         case "file":
         case "contiguous-file": {
           const meta = metaOf(header, entry);
-          const fd = writer.beginFile(parts, entry);
+          const fd = writer.beginFile(parts, meta, entry);
           openFile = fd;
           const progress = (lastFile = { size: header.size ?? 0, got: 0 });
           stream.on("data", (data: unknown) => {
