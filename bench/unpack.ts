@@ -162,7 +162,7 @@ function timed(argv: string[]): Measure {
 async function main() {
   const args = process.argv.slice(2);
   if (args[0] === "--bunc-run") {
-    const stats = await unpackLayers(args[2]!, layersOf(args[1]!));
+    const stats = await unpackLayers(args[2]!, layersOf(args[1]!), { decompressOn: args[3] === "inline" ? "inline" : "thread" });
     console.log(JSON.stringify({ entries: stats.entries, bytes: stats.bytes, whiteouts: stats.whiteouts }));
     return;
   }

@@ -20,12 +20,33 @@ export function cleanParts(name: string): string[] {
   return parts;
 }
 
+/** A cleaned in-root path: its key ("" for the root), its parent's key and its last name. */
+export interface InRootPath {
+  key: string;
+  parent: string;
+  name: string;
+}
+
+export function inRootPath(key: string): InRootPath {
+  const slash = key.lastIndexOf("/");
+  return { key, parent: slash < 0 ? "" : key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+// Names that need cleaning: a leading "/", "//", or a "." or ".." part. Most do not.
+const NEEDS_CLEANING = /^\/|\/\/|(^|\/)\.\.?(\/|$)/;
+
+/** The cleaned key of an entry name, without building the parts for the common case. */
+export function cleanKey(name: string): string {
+  if (!NEEDS_CLEANING.test(name)) return name.endsWith("/") ? name.slice(0, -1) : name;
+  return cleanParts(name).join("/");
+}
+
 export type EntryTarget =
-  | { kind: "path"; parts: string[] }
-  | { kind: "whiteout"; dir: string[]; name: string }
-  | { kind: "opaque"; dir: string[] }
+  | { kind: "path"; path: InRootPath }
+  | { kind: "whiteout"; dir: string; name: string }
+  | { kind: "opaque"; dir: string }
   /** An aufs bookkeeping name (`.wh..wh.plnk`, …): not content, skipped. */
-  | { kind: "aufs-meta"; dir: string[] }
+  | { kind: "aufs-meta"; dir: string }
   | { kind: "invalid"; why: string };
 
 /**
@@ -35,11 +56,13 @@ export type EntryTarget =
  */
 export function classifyEntry(name: string): EntryTarget {
   if (name.includes("\0")) return { kind: "invalid", why: "name contains a NUL byte" };
-  if (Buffer.byteLength(name) > MAX_ENTRY_PATH) return { kind: "invalid", why: `name longer than ${MAX_ENTRY_PATH} bytes` };
-  const raw = name.split("/").filter((p) => p !== "");
-  const last = raw[raw.length - 1];
-  if (last === undefined || !last.startsWith(WHITEOUT)) return { kind: "path", parts: cleanParts(name) };
-  const dir = cleanParts(raw.slice(0, -1).join("/"));
+  if (name.length > MAX_ENTRY_PATH / 3 && Buffer.byteLength(name) > MAX_ENTRY_PATH) return { kind: "invalid", why: `name longer than ${MAX_ENTRY_PATH} bytes` };
+  let end = name.length;
+  while (end > 0 && name.charCodeAt(end - 1) === 0x2f) end--;
+  const lastStart = name.lastIndexOf("/", end - 1) + 1;
+  if (!name.startsWith(WHITEOUT, lastStart)) return { kind: "path", path: inRootPath(cleanKey(name)) };
+  const last = name.slice(lastStart, end);
+  const dir = cleanKey(name.slice(0, lastStart));
   if (last === OPAQUE) return { kind: "opaque", dir };
   if (last.startsWith(WHITEOUT + WHITEOUT)) return { kind: "aufs-meta", dir };
   const hidden = last.slice(WHITEOUT.length);

@@ -12,6 +12,7 @@ import { linuxSys } from "../../../ffi/sys.ts";
 import { IN_ROOT } from "../../linux/safe-path.ts";
 import { BuncError } from "../../errors.ts";
 import { DirCache } from "./dir-cache.ts";
+import type { InRootPath } from "./entry-path.ts";
 import { filterXattr } from "./xattrs.ts";
 
 const EPERM = 1;
@@ -36,7 +37,6 @@ export function entryError(entry: string, why: string, errno?: number): BuncErro
   return new BuncError("layer", `entry "${entry}": ${why}`, errno);
 }
 
-const keyOf = (parts: string[]) => parts.join("/");
 
 /** The process umask, read without changing it. */
 function currentUmask(): number {
@@ -57,7 +57,7 @@ export class RootfsWriter {
   private written = new Set<string>();
   private ancestors = new Set<string>();
   private opaque: string[] = [];
-  private dirTimes: { parts: string[]; atime: number; mtime: number }[] = [];
+  private dirTimes: { path: InRootPath; atime: number; mtime: number }[] = [];
 
   constructor(
     rootDir: string,
@@ -84,21 +84,21 @@ export class RootfsWriter {
   /** Opaque directories lose their lower content, then directory times are set deepest first. */
   endLayer(): void {
     this.applyOpaque();
-    this.dirTimes.sort((a, b) => b.parts.length - a.parts.length);
-    for (const { parts, atime, mtime } of this.dirTimes) {
-      if (parts.length === 0) {
+    // A child's key is longer than its parent's: longest first is children first.
+    this.dirTimes.sort((a, b) => b.path.key.length - a.path.key.length);
+    for (const { path, atime, mtime } of this.dirTimes) {
+      if (path.key === "") {
         at.futimens(this.rootFd, atime, mtime);
         continue;
       }
-      const pfd = this.dirs.open(keyOf(parts.slice(0, -1)), false);
+      const pfd = this.dirs.open(path.parent, false);
       // The directory may have been replaced or whited out later in the layer: skip it then.
-      if (pfd !== undefined && pfd >= 0) at.utimensAt(pfd, parts[parts.length - 1]!, atime, mtime, AT.SYMLINK_NOFOLLOW);
+      if (pfd !== undefined && pfd >= 0) at.utimensAt(pfd, path.name, atime, mtime, AT.SYMLINK_NOFOLLOW);
     }
     this.dirTimes = [];
   }
 
-  private markWritten(parts: string[]): void {
-    const key = keyOf(parts);
+  private markWritten(key: string): void {
     this.written.add(key);
     for (let i = key.lastIndexOf("/"); i > 0; i = key.lastIndexOf("/", i - 1)) {
       const k = key.slice(0, i);
@@ -108,8 +108,8 @@ export class RootfsWriter {
   }
 
   /** The fd of the directory an entry goes in, made if missing. */
-  private parentOf(parts: string[], entry: string): number {
-    const key = parts.length === 1 ? "" : parts.length === 2 ? parts[0]! : keyOf(parts.slice(0, -1));
+  private parentOf(p: InRootPath, entry: string): number {
+    const key = p.parent;
     let fd: number | undefined;
     try {
       fd = this.dirs.open(key, true);
@@ -121,8 +121,8 @@ export class RootfsWriter {
     return fd;
   }
 
-  private refuseRoot(parts: string[], entry: string, what: string): void {
-    if (parts.length === 0) throw entryError(entry, `a ${what} cannot replace the root directory`);
+  private refuseRoot(p: InRootPath, entry: string, what: string): void {
+    if (p.key === "") throw entryError(entry, `a ${what} cannot replace the root directory`);
   }
 
   /** Remove whatever is at `name` in `pfd` (recursively for a directory, never following a symlink). */
@@ -191,16 +191,16 @@ export class RootfsWriter {
   // ---- entries -------------------------------------------------------------------------
 
   /** Create a regular file and return its fd for the caller to write the content into. */
-  beginFile(parts: string[], meta: EntryMeta, entry: string): number {
-    this.refuseRoot(parts, entry, "file");
-    const pfd = this.parentOf(parts, entry);
-    const name = parts[parts.length - 1]!;
+  beginFile(p: InRootPath, meta: EntryMeta, entry: string): number {
+    this.refuseRoot(p, entry, "file");
+    const pfd = this.parentOf(p, entry);
+    const name = p.name;
     const flags = O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC;
     // Made with its final permission bits when the umask leaves them alone (endFile then
     // needs no chmod); made private otherwise until endFile sets the mode.
     const mode = this.modeAtCreate(meta.mode);
-    const fd = this.create(pfd, name, keyOf(parts), entry, () => at.openAt(pfd, name, flags, mode ?? 0o600), "file");
-    this.markWritten(parts);
+    const fd = this.create(pfd, name, p.key, entry, () => at.openAt(pfd, name, flags, mode ?? 0o600), "file");
+    this.markWritten(p.key);
     return fd;
   }
 
@@ -222,15 +222,15 @@ export class RootfsWriter {
     at.closeFd(fd);
   }
 
-  directory(parts: string[], meta: EntryMeta, entry: string): void {
-    if (parts.length === 0) {
+  directory(p: InRootPath, meta: EntryMeta, entry: string): void {
+    if (p.key === "") {
       this.metaOnFd(this.rootFd, meta, entry);
-      this.dirTimes.push({ parts, atime: meta.atime, mtime: meta.mtime });
+      this.dirTimes.push({ path: p, atime: meta.atime, mtime: meta.mtime });
       return;
     }
-    const pfd = this.parentOf(parts, entry);
-    const name = parts[parts.length - 1]!;
-    const key = keyOf(parts);
+    const pfd = this.parentOf(p, entry);
+    const name = p.name;
+    const key = p.key;
     let rc = at.mkdirAt(pfd, name, 0o700);
     if (rc === -EEXIST) {
       // A directory over a directory keeps the content below and takes the new metadata;
@@ -250,62 +250,61 @@ export class RootfsWriter {
       at.closeFd(fd);
       throw err;
     }
-    const parentKey = keyOf(parts.slice(0, -1));
-    this.dirs.remember(key, fd, this.dirs.isViaSymlink(parentKey));
-    this.markWritten(parts);
-    this.dirTimes.push({ parts, atime: meta.atime, mtime: meta.mtime });
+    this.dirs.remember(key, fd, this.dirs.isViaSymlink(p.parent));
+    this.markWritten(key);
+    this.dirTimes.push({ path: p, atime: meta.atime, mtime: meta.mtime });
   }
 
-  symlink(parts: string[], target: string, meta: EntryMeta, entry: string): void {
-    this.refuseRoot(parts, entry, "symlink");
-    const pfd = this.parentOf(parts, entry);
-    const name = parts[parts.length - 1]!;
-    this.create(pfd, name, keyOf(parts), entry, () => at.symlinkAt(target, pfd, name), "symlink");
+  symlink(p: InRootPath, target: string, meta: EntryMeta, entry: string): void {
+    this.refuseRoot(p, entry, "symlink");
+    const pfd = this.parentOf(p, entry);
+    const name = p.name;
+    this.create(pfd, name, p.key, entry, () => at.symlinkAt(target, pfd, name), "symlink");
     this.chown(entry, () => at.fchownAt(pfd, name, meta.uid, meta.gid, AT.SYMLINK_NOFOLLOW));
     this.xattrsByPath(procPath(pfd, name), meta, entry);
     at.utimensAt(pfd, name, meta.atime, meta.mtime, AT.SYMLINK_NOFOLLOW);
-    this.markWritten(parts);
+    this.markWritten(p.key);
   }
 
   /**
    * A hard link to `targetParts`, looked up inside the root like any path. The target must
    * exist and not be a directory; a symlink target is linked itself, never followed.
    */
-  hardlink(parts: string[], targetParts: string[], entry: string, linkname: string): void {
-    this.refuseRoot(parts, entry, "hard link");
-    if (targetParts.length === 0) throw entryError(entry, `hard link target "${linkname}" is the root directory`);
-    const name = parts[parts.length - 1]!;
-    const tname = targetParts[targetParts.length - 1]!;
+  hardlink(p: InRootPath, target: InRootPath, entry: string, linkname: string): void {
+    this.refuseRoot(p, entry, "hard link");
+    if (target.key === "") throw entryError(entry, `hard link target "${linkname}" is the root directory`);
+    const name = p.name;
+    const tname = target.name;
     const link = () => {
-      const tpfd = this.dirs.open(keyOf(targetParts.slice(0, -1)), false);
+      const tpfd = this.dirs.open(target.parent, false);
       if (tpfd === undefined) return -ENOENT;
       if (tpfd < 0) return tpfd;
-      return at.linkAt(tpfd, tname, this.parentOf(parts, entry), name);
+      return at.linkAt(tpfd, tname, this.parentOf(p, entry), name);
     };
     let rc = link();
     if (rc === -EEXIST) {
-      if (keyOf(parts) === keyOf(targetParts)) return; // a link to itself: already there
-      this.removeAt(this.parentOf(parts, entry), name, keyOf(parts), entry);
+      if (p.key === target.key) return; // a link to itself: already there
+      this.removeAt(this.parentOf(p, entry), name, p.key, entry);
       rc = link();
     }
     if (rc === -ENOENT) throw entryError(entry, `hard link target "${linkname}" does not exist in the rootfs`, ENOENT);
     if (rc === -EPERM) throw entryError(entry, `hard link target "${linkname}" is a directory`, EPERM);
     if (rc < 0) throw entryError(entry, `cannot link to "${linkname}": ${errnoName(-rc)}`, -rc);
-    this.markWritten(parts);
+    this.markWritten(p.key);
   }
 
   /** A device node or fifo. Device nodes need root; without it they are skipped, with a warning. */
-  special(parts: string[], kind: SpecialKind, major: number, minor: number, meta: EntryMeta, entry: string): void {
-    this.refuseRoot(parts, entry, kind === "fifo" ? "fifo" : "device");
+  special(p: InRootPath, kind: SpecialKind, major: number, minor: number, meta: EntryMeta, entry: string): void {
+    this.refuseRoot(p, entry, kind === "fifo" ? "fifo" : "device");
     if (kind !== "fifo" && !this.asRoot) {
       this.warn(`entry "${entry}": device node skipped: not running as root`);
       return;
     }
-    const pfd = this.parentOf(parts, entry);
-    const name = parts[parts.length - 1]!;
+    const pfd = this.parentOf(p, entry);
+    const name = p.name;
     const type = kind === "char" ? S_IFCHR : kind === "block" ? S_IFBLK : S_IFIFO;
     const dev = kind === "fifo" ? 0n : at.makedev(major, minor);
-    this.create(pfd, name, keyOf(parts), entry, () => at.mknodAt(pfd, name, type | 0o600, dev), kind === "fifo" ? "fifo" : "device node");
+    this.create(pfd, name, p.key, entry, () => at.mknodAt(pfd, name, type | 0o600, dev), kind === "fifo" ? "fifo" : "device node");
     // An O_PATH fd of the new node (never a symlink: O_NOFOLLOW) carries owner and mode.
     const fd = at.openAt(pfd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
     if (fd < 0) throw entryError(entry, `cannot open the new node: ${errnoName(-fd)}`, -fd);
@@ -322,7 +321,7 @@ export class RootfsWriter {
     } finally {
       at.closeFd(fd);
     }
-    this.markWritten(parts);
+    this.markWritten(p.key);
   }
 
   /**
@@ -330,22 +329,21 @@ export class RootfsWriter {
    * whiteout only applies to lower layers), and then NAME's lower content goes as under an
    * opaque marker.
    */
-  whiteout(dir: string[], name: string, entry: string): void {
-    const parts = [...dir, name];
-    const key = keyOf(parts);
+  whiteout(dir: string, name: string, entry: string): void {
+    const key = dir === "" ? name : `${dir}/${name}`;
     if (this.written.has(key) || this.ancestors.has(key)) {
       this.opaque.push(key);
       return;
     }
-    const pfd = this.dirs.open(keyOf(dir), false);
+    const pfd = this.dirs.open(dir, false);
     if (pfd === undefined) return; // nothing below a missing directory to hide
     if (pfd < 0) throw entryError(entry, `whiteout parent: ${errnoName(-pfd)}`, -pfd);
     this.removeAt(pfd, name, key, entry);
   }
 
   /** `.wh..wh..opq`: the directory's lower content is hidden, whatever the entry order. */
-  opaqueDir(dir: string[]): void {
-    this.opaque.push(keyOf(dir));
+  opaqueDir(dir: string): void {
+    this.opaque.push(dir);
   }
 
   private applyOpaque(): void {

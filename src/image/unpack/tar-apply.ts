@@ -2,7 +2,7 @@
 // The uncompressed bytes are counted on the way in: a size limit stops a decompression bomb.
 import { extract, type Header } from "tar-stream";
 import { BuncError } from "../../errors.ts";
-import { classifyEntry, cleanParts } from "./entry-path.ts";
+import { classifyEntry, cleanKey, inRootPath } from "./entry-path.ts";
 import { entryError, type EntryMeta, type RootfsWriter } from "./rootfs-writer.ts";
 
 export interface TarLimits {
@@ -143,7 +143,7 @@ export async function applyTar(chunks: AsyncIterable<Uint8Array>, writer: Rootfs
           writer.whiteout(target.dir, target.name, entry);
           return drain();
       }
-      const parts = target.parts;
+      const parts = target.path;
       switch (header.type) {
         case "file":
         case "contiguous-file": {
@@ -181,7 +181,7 @@ export async function applyTar(chunks: AsyncIterable<Uint8Array>, writer: Rootfs
           writer.symlink(parts, header.linkname ?? "", metaOf(header, entry), entry);
           return drain();
         case "link":
-          writer.hardlink(parts, cleanParts(header.linkname ?? ""), entry, header.linkname ?? "");
+          writer.hardlink(parts, inRootPath(cleanKey(header.linkname ?? "")), entry, header.linkname ?? "");
           return drain();
         case "character-device":
         case "block-device":
