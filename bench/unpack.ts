@@ -1,9 +1,10 @@
 // Layer unpack timings: bunc's unpackLayers against GNU tar and umoci, on one image.
-//   bun bench/unpack.ts [--runs N] [--rebuild]
+//   bun bench/unpack.ts [--runs N] [--rebuild] [--thread]
 // Builds once (cached under the temp dir) an OCI image layout from files of /usr: three
 // gzip layers, ~400 MB and ~50k files uncompressed, and a fourth layer of whiteouts and an
 // opaque directory. Then, on a tmpfs it mounts and removes, unpacks the image N times with:
-//   bunc   unpackLayers (this file re-run as `bun bench/unpack.ts --bunc-run LAYOUT OUT`)
+//   bunc   unpackLayers (this file re-run as `bun bench/unpack.ts --bunc-run LAYOUT OUT MODE`;
+//          --thread decompresses on a worker thread instead of inline)
 //   tar    `tar -xzf` of each layer in order (whiteouts ignored: its practical lower bound)
 //   umoci  `umoci raw unpack`
 // Prints wall time and peak RSS (from /usr/bin/time) of each, and bunc's ratios.
@@ -162,7 +163,7 @@ function timed(argv: string[]): Measure {
 async function main() {
   const args = process.argv.slice(2);
   if (args[0] === "--bunc-run") {
-    const stats = await unpackLayers(args[2]!, layersOf(args[1]!), { decompressOn: args[3] === "inline" ? "inline" : "thread" });
+    const stats = await unpackLayers(args[2]!, layersOf(args[1]!), { decompressOn: args[3] === "thread" ? "thread" : "inline" });
     console.log(JSON.stringify({ entries: stats.entries, bytes: stats.bytes, whiteouts: stats.whiteouts }));
     return;
   }
@@ -175,7 +176,7 @@ async function main() {
   const mnt = mkdtempSync(join(tmpdir(), "bunc-bench-unpack-"));
   run(["mount", "-t", "tmpfs", "-o", "size=4g,mode=0755", "tmpfs", mnt]);
   const tools: Record<string, (out: string) => string[]> = {
-    bunc: (out) => [process.execPath, import.meta.path, "--bunc-run", LAYOUT, out],
+    bunc: (out) => [process.execPath, import.meta.path, "--bunc-run", LAYOUT, out, args.includes("--thread") ? "thread" : "inline"],
     tar: (out) => ["sh", "-c", `mkdir -p ${out} && for l in ${blobs.join(" ")}; do tar -xzf "$l" -C ${out} --numeric-owner -p || exit 1; done`],
     umoci: (out) => ["umoci", "raw", "unpack", "--image", `${LAYOUT}:bench`, out],
   };

@@ -15,6 +15,7 @@ export interface LayerStream {
 }
 
 const INPUT_BATCH = 1024 * 1024;
+const INPUT_IN_FLIGHT = 8 * 1024 * 1024;
 
 type Msg = { type: "ready" | "need" | "output" | "done" | "error"; id: number; chunk?: Uint8Array; diffId?: string; bytes?: number; message?: string };
 
@@ -99,41 +100,57 @@ export class DecompressThread {
     };
     let compression: Compression = "none";
 
+    // Compressed input is sent ahead, up to INPUT_IN_FLIGHT bytes the worker has not taken
+    // yet: this thread is often busy applying entries for a while and must not leave the
+    // worker without input meanwhile.
+    let inFlight = 0;
+    let feeding = false;
     const feed = async () => {
+      if (feeding || failure) return;
+      feeding = true;
       try {
-        const next = pendingInput.shift();
-        if (next) return void worker.postMessage({ type: "input", id, chunk: next });
-        if (sourceEnded) return void worker.postMessage({ type: "end", id });
-        // Up to INPUT_BATCH bytes per message: a message costs more than the copy.
-        const parts: Uint8Array[] = [];
-        let size = 0;
-        while (size < INPUT_BATCH) {
-          const r = await reader.read();
-          if (failure) return;
-          if (r.done) {
-            sourceEnded = true;
-            break;
+        while (inFlight < INPUT_IN_FLIGHT && (pendingInput.length > 0 || !sourceEnded) && !failure) {
+          const parts: Uint8Array[] = pendingInput.splice(0);
+          let size = parts.reduce((n, p) => n + p.length, 0);
+          while (size < INPUT_BATCH && !sourceEnded) {
+            const r = await reader.read();
+            if (failure) return;
+            if (r.done) {
+              sourceEnded = true;
+              break;
+            }
+            parts.push(r.value);
+            size += r.value.length;
           }
-          parts.push(r.value);
-          size += r.value.length;
+          if (size > 0) {
+            const own = new Uint8Array(size); // one buffer the worker can own
+            let at = 0;
+            for (const p of parts) {
+              own.set(p, at);
+              at += p.length;
+            }
+            inFlight += size;
+            worker.postMessage({ type: "input", id, chunk: own }, [own.buffer as ArrayBuffer]);
+          }
         }
-        if (size > 0) {
-          const own = new Uint8Array(size); // one buffer the worker can own
-          let at = 0;
-          for (const p of parts) {
-            own.set(p, at);
-            at += p.length;
-          }
-          worker.postMessage({ type: "input", id, chunk: own }, [own.buffer as ArrayBuffer]);
-        } else worker.postMessage({ type: "end", id });
+        if (sourceEnded && !endSent && !failure) {
+          endSent = true;
+          worker.postMessage({ type: "end", id });
+        }
       } catch (err) {
         fail(new BuncError("layer", `layer ${label}: reading the blob: ${(err as Error).message}`));
+      } finally {
+        feeding = false;
       }
     };
+    let endSent = false;
 
     this.sessions.set(id, {
       onMessage: (msg) => {
-        if (msg.type === "need") void feed();
+        if (msg.type === "need") {
+          inFlight -= msg.bytes ?? 0;
+          void feed();
+        }
         else if (msg.type === "output") {
           queue.push(msg.chunk!);
           notify();
@@ -152,6 +169,7 @@ export class DecompressThread {
       pendingInput = head.bytes.length ? [new Uint8Array(head.bytes)] : [];
       sourceEnded = head.ended;
       worker.postMessage({ type: "start", id, compression });
+      void feed();
     })().catch((err) => fail(err instanceof BuncError ? err : new BuncError("layer", `layer ${label}: ${(err as Error).message}`)));
 
     const abort = () => {

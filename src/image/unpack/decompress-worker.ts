@@ -2,7 +2,7 @@
 // calling thread, so gunzip and the diffID hash would otherwise take turns with applying
 // entries; here they run beside it. Protocol (one session per layer, by id):
 //   in:  start {id, compression}  input {id, chunk}  end {id}  ack {id, bytes}  abort {id}
-//   out: need {id}  output {id, chunk}  done {id, diffId, bytes}  error {id, message}
+//   out: need {id, bytes} (input taken)  output {id, chunk}  done {id, diffId, bytes}  error {id, message}
 // The thread stops decompressing while more than HIGH bytes it sent are not yet acked, so
 // a bomb or a slow consumer never piles up memory.
 import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from "node:zlib";
@@ -10,7 +10,7 @@ import type { Compression } from "./decompress.ts";
 
 declare const self: Worker;
 
-const HIGH = 16 * 1024 * 1024;
+const HIGH = 8 * 1024 * 1024;
 const OUT_CHUNK = 1024 * 1024;
 
 interface Session {
@@ -57,19 +57,22 @@ self.onmessage = (event: MessageEvent) => {
         sessions.delete(id);
         post({ type: "error", id, message: err.message });
       });
-      z.on("drain", () => post({ type: "need", id }));
     }
-    post({ type: "need", id });
     return;
   }
   const s = sessions.get(id);
   if (!s) return;
   switch (msg.type) {
     case "input":
+      // Input is reported taken once zlib has processed it (which waits while output is
+      // paused): the sender bounds the compressed bytes not yet taken.
       if (!s.z) {
         emit(id, s, msg.chunk!);
-        post({ type: "need", id });
-      } else if (s.z.write(msg.chunk!)) post({ type: "need", id });
+        post({ type: "need", id, bytes: msg.chunk!.length });
+      } else {
+        const n = msg.chunk!.length;
+        s.z.write(msg.chunk!, () => post({ type: "need", id, bytes: n }));
+      }
       break;
     case "end":
       if (s.z) s.z.end();

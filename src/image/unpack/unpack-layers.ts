@@ -31,9 +31,11 @@ export interface UnpackOptions {
   maxLayerEntries?: number;
   onWarning?: (msg: string) => void;
   /**
-   * Where layers are decompressed and hashed: on a worker thread, beside the entry applier,
-   * or inline on the calling thread. By default a thread, unless the layers are known to be
-   * small (under 4 MiB in all), where starting one costs more than it saves.
+   * Where layers are decompressed and hashed: "inline" (default) on the calling thread, or
+   * "thread": on a worker thread beside the entry applier, the next layer decompressing
+   * while the current one is applied. On this 2-core machine under load the thread was
+   * slower (messaging and copies cost more CPU than the overlap saved) and used more memory:
+   * see bench/unpack.ts to measure it again.
    */
   decompressOn?: "thread" | "inline";
 }
@@ -50,7 +52,6 @@ export interface UnpackStats {
 
 export const DEFAULT_MAX_LAYER_BYTES = 16 * 1024 ** 3;
 export const DEFAULT_MAX_LAYER_ENTRIES = 2_000_000;
-const SMALL_IMAGE = 4 * 1024 * 1024;
 
 /**
  * Apply `layers` in order to `rootDir` (made if missing). Fails with a BuncError (code
@@ -64,9 +65,7 @@ export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: 
   };
   mkdirSync(rootDir, { recursive: true, mode: 0o755 });
   const writer = new RootfsWriter(rootDir, warn);
-  const known = layers.every((l) => l.size !== undefined);
-  const small = known && layers.reduce((n, l) => n + (l.size ?? 0), 0) < SMALL_IMAGE;
-  const thread = (opts.decompressOn ?? (small ? "inline" : "thread")) === "thread" ? await DecompressThread.start() : undefined;
+  const thread = opts.decompressOn === "thread" ? await DecompressThread.start() : undefined;
   const open = (layer: LayerInput): LayerStream => (thread ? thread.open(layer.open(), layer.mediaType, layer.digest, warn) : inlineStream(layer, warn));
   const stats: UnpackStats = { layers: 0, entries: 0, whiteouts: 0, bytes: 0, diffIds: [] };
   // The next layer starts decompressing as soon as the current one is decompressed, while
