@@ -9,7 +9,7 @@
 //   umoci  `umoci raw unpack`
 // Prints wall time and peak RSS (from /usr/bin/time) of each, and bunc's ratios.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { createReadStream } from "node:fs";
@@ -149,15 +149,17 @@ export function layersOf(layout: string, ref = "bench"): LayerInput[] {
 interface Measure {
   seconds: number;
   rssKb: number;
+  /** user + system CPU seconds, children included: steadier than wall time on a busy machine. */
+  cpu: number;
 }
 
 function timed(argv: string[]): Measure {
   const out = join(tmpdir(), `bunc-bench-time-${process.pid}`);
-  const r = Bun.spawnSync(["/usr/bin/time", "-o", out, "-f", "%e %M", ...argv], { stdout: "pipe", stderr: "pipe" });
-  const [seconds, rss] = readFileSync(out, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+  const r = Bun.spawnSync(["/usr/bin/time", "-o", out, "-f", "%e %M %U %S", ...argv], { stdout: "pipe", stderr: "pipe" });
+  const [seconds, rss, user, sys] = readFileSync(out, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
   rmSync(out, { force: true });
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${r.stderr.toString().slice(0, 2000)}`);
-  return { seconds: seconds!, rssKb: rss! };
+  return { seconds: seconds!, rssKb: rss!, cpu: user! + sys! };
 }
 
 async function main() {
@@ -182,13 +184,13 @@ async function main() {
   };
   const results: Record<string, Measure[]> = { bunc: [], tar: [], umoci: [] };
   try {
-    console.log(`unpacking ${layers.length} layers (${(layers.reduce((n, l) => n + (l.size ?? 0), 0) / 1e6).toFixed(0)} MB gzip) to tmpfs, ${runs} run(s) each, ${cpus().length} CPUs`);
+    console.log(`load average ${loadavg()[0]!.toFixed(1)}; unpacking ${layers.length} layers (${(layers.reduce((n, l) => n + (l.size ?? 0), 0) / 1e6).toFixed(0)} MB gzip) to tmpfs, ${runs} run(s) each, ${cpus().length} CPUs`);
     for (let i = 0; i < runs; i++) {
       for (const [name, argv] of Object.entries(tools)) {
         const out = join(mnt, name);
         const m = timed(argv(out));
         results[name]!.push(m);
-        console.log(`  ${name.padEnd(6)} run ${i + 1}: ${m.seconds.toFixed(2)} s, peak RSS ${(m.rssKb / 1024).toFixed(0)} MB`);
+        console.log(`  ${name.padEnd(6)} run ${i + 1}: ${m.seconds.toFixed(2)} s, CPU ${m.cpu.toFixed(2)} s, peak RSS ${(m.rssKb / 1024).toFixed(0)} MB`);
         rmSync(out, { recursive: true, force: true });
       }
     }
@@ -197,12 +199,17 @@ async function main() {
     rmSync(mnt, { recursive: true, force: true });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log("\nmedian wall time, peak RSS:");
+  console.log(`\nmedian wall time, CPU time, peak RSS (load average now ${loadavg()[0]!.toFixed(1)}):`);
   for (const [name, ms] of Object.entries(results)) {
-    console.log(`  ${name.padEnd(6)} ${median(ms.map((m) => m.seconds)).toFixed(2)} s  ${(median(ms.map((m) => m.rssKb)) / 1024).toFixed(0)} MB`);
+    const wall = median(ms.map((m) => m.seconds)).toFixed(2);
+    const cpu = median(ms.map((m) => m.cpu)).toFixed(2);
+    console.log(`  ${name.padEnd(6)} ${wall} s  CPU ${cpu} s  ${(median(ms.map((m) => m.rssKb)) / 1024).toFixed(0)} MB`);
   }
   const b = median(results.bunc!.map((m) => m.seconds));
-  console.log(`bunc/tar ${(b / median(results.tar!.map((m) => m.seconds))).toFixed(2)}, bunc/umoci ${(b / median(results.umoci!.map((m) => m.seconds))).toFixed(2)}`);
+  const c = median(results.bunc!.map((m) => m.cpu));
+  const ratio = (tool: string, f: (m: Measure) => number, mine: number) => (mine / median(results[tool]!.map(f))).toFixed(2);
+  console.log(`wall: bunc/tar ${ratio("tar", (m) => m.seconds, b)}, bunc/umoci ${ratio("umoci", (m) => m.seconds, b)}`);
+  console.log(`CPU:  bunc/tar ${ratio("tar", (m) => m.cpu, c)}, bunc/umoci ${ratio("umoci", (m) => m.cpu, c)}`);
 }
 
 await main();

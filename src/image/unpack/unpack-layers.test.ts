@@ -2,7 +2,8 @@
 // every entry type, metadata, compressions, diffIDs and limits. Runs as root.
 import { afterEach, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { chownSync, existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BuncError } from "../../errors.ts";
 import { compress, layer, layerOf, Sandbox, sha256, snapshot, tarOf, type TestEntry } from "./test-layers.ts";
 import { unpackLayers } from "./unpack-layers.ts";
@@ -182,6 +183,33 @@ describe("entry types and metadata", () => {
     await unpack([dir("d/"), file("d/x"), dir("real/")], [{ name: "d", type: "symlink", linkname: "/real" }, file("d/y", "via")]);
     expect(readlinkSync(box.path("d"))).toBe("/real");
     expect(readFileSync(box.path("real/y"), "utf8")).toBe("via");
+  });
+});
+
+describe("as a non-root user", () => {
+  test("device nodes are skipped with a warning, owners are not applied, files are written", async () => {
+    fresh();
+    const tar = await tarOf([dir("dev/"), { name: "dev/null", type: "character-device", devmajor: 1, devminor: 3 }, file("dev/f", "data", { uid: 5 }), { name: "dev/p", type: "fifo" }]);
+    const blob = join(box.dir, "layer.tar");
+    writeFileSync(blob, tar);
+    const script = join(box.dir, "run.ts");
+    writeFileSync(
+      script,
+      `import { unpackLayers } from ${JSON.stringify(join(import.meta.dir, "unpack-layers.ts"))};
+const warnings = [];
+await unpackLayers(process.argv[2], [{ digest: "sha256:test", mediaType: "application/vnd.oci.image.layer.v1.tar", open: () => Bun.file(process.argv[3]).stream() }], { onWarning: (m) => warnings.push(m) });
+console.log(JSON.stringify(warnings));`,
+    );
+    chownSync(box.dir, 65534, 65534);
+    const r = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, script, box.root, blob], { stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    const warnings = JSON.parse(r.stdout.toString()) as string[];
+    expect(warnings.join("\n")).toContain(`entry "dev/null": device node skipped: not running as root`);
+    expect(warnings.join("\n")).toContain("file owners from the layers are not applied");
+    expect(existsSync(box.path("dev/null"))).toBe(false);
+    expect(readFileSync(box.path("dev/f"), "utf8")).toBe("data");
+    expect(statSync(box.path("dev/f")).uid).toBe(65534);
+    expect(lstatSync(box.path("dev/p")).isFIFO()).toBe(true);
   });
 });
 
