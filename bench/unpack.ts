@@ -143,6 +143,7 @@ export function layersOf(layout: string, ref = "bench"): LayerInput[] {
     size: l.size,
     diffId: config.rootfs.diff_ids[i],
     open: () => Bun.file(blobPath(layout, l.digest)).stream(),
+    path: blobPath(layout, l.digest),
   }));
 }
 

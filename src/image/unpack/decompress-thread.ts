@@ -2,6 +2,7 @@
 // diffID hash run beside the entry applier instead of taking turns with it. A session per
 // layer; a session can be opened before the previous layer is applied (pipelining), and the
 // worker keeps at most a bounded number of unconsumed bytes per session.
+import { closeSync, openSync, readSync } from "node:fs";
 import { BuncError } from "../../errors.ts";
 import { chooseCompression, type Compression, readHead } from "./decompress.ts";
 
@@ -12,6 +13,26 @@ export interface LayerStream {
   result: Promise<{ diffId: string; bytes: number }>;
   /** Stop the session (an error downstream): the worker drops it, the source is cancelled. */
   abort(): void;
+}
+
+/** A reader of a file's first bytes only: enough to sniff its compression. */
+function fileHeadReader(path: string) {
+  let done = false;
+  return {
+    async read(): Promise<{ done: boolean; value?: Uint8Array }> {
+      if (done) return { done: true };
+      done = true;
+      const fd = openSync(path, "r");
+      try {
+        const buf = new Uint8Array(4);
+        const n = readSync(fd, buf, 0, 4, 0);
+        return n > 0 ? { done: false, value: buf.subarray(0, n) } : { done: true };
+      } finally {
+        closeSync(fd);
+      }
+    },
+    async cancel() {},
+  };
 }
 
 const INPUT_BATCH = 1024 * 1024;
@@ -70,10 +91,11 @@ export class DecompressThread {
   }
 
   /** Start decompressing a layer blob now; its chunks wait (bounded) until read. */
-  open(source: ReadableStream<Uint8Array>, mediaType: string, label: string, warn: (msg: string) => void): LayerStream {
+  open(blob: ReadableStream<Uint8Array> | { path: string }, mediaType: string, label: string, warn: (msg: string) => void): LayerStream {
     const id = this.nextId++;
     const worker = this.worker;
-    const reader = source.getReader();
+    const path = "path" in blob ? blob.path : undefined;
+    const reader = "path" in blob ? fileHeadReader(blob.path) : blob.getReader();
     const queue: Uint8Array[] = [];
     let pendingInput: Uint8Array[] = [];
     let sourceEnded = false;
@@ -115,7 +137,7 @@ export class DecompressThread {
           while (size < INPUT_BATCH && !sourceEnded) {
             const r = await reader.read();
             if (failure) return;
-            if (r.done) {
+            if (r.done || !r.value) {
               sourceEnded = true;
               break;
             }
@@ -166,6 +188,10 @@ export class DecompressThread {
     const started = (async () => {
       const head = await readHead(reader);
       compression = chooseCompression(head.bytes, mediaType, label, warn);
+      if (path !== undefined) {
+        worker.postMessage({ type: "start", id, compression, path }); // the worker reads the file
+        return;
+      }
       pendingInput = head.bytes.length ? [new Uint8Array(head.bytes)] : [];
       sourceEnded = head.ended;
       worker.postMessage({ type: "start", id, compression });

@@ -230,6 +230,17 @@ describe("compression, diffIDs and limits", () => {
     }
   }
 
+  test("the decompression thread reads a blob file itself when given its path", async () => {
+    fresh();
+    const tar = await tarOf([dir("etc/"), file("etc/hostname", "from a file\n")]);
+    const blob = join(box.dir, "blob");
+    writeFileSync(blob, compress(tar, "zstd"));
+    const l = { ...layerOf(new Uint8Array(0), { how: "zstd", diffId: sha256(tar) }), path: blob };
+    const stats = await unpackLayers(box.root, [l], { decompressOn: "thread" });
+    expect(readFileSync(box.path("etc/hostname"), "utf8")).toBe("from a file\n");
+    expect(stats.diffIds).toEqual([sha256(tar)]);
+  });
+
   test("a bomb and a truncated stream on the decompression thread", async () => {
     fresh();
     const bomb = compress(await tarOf([file("zeros", new Uint8Array(64 << 20) as unknown as string)]), "gzip");
