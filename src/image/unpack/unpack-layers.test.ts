@@ -186,6 +186,30 @@ describe("entry types and metadata", () => {
   });
 });
 
+describe("directory fd cache", () => {
+  test("more directories than the cache holds, replaced and written again across layers", async () => {
+    fresh();
+    const n = 600;
+    const lower: TestEntry[] = [];
+    const upper: TestEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      lower.push(dir(`d${i}/`), dir(`d${i}/sub/`), file(`d${i}/sub/f`, `lower ${i}`));
+      if (i % 3 === 0) upper.push(file(`d${i}/.wh.sub`, ""), file(`d${i}/sub`, `now a file ${i}`));
+      else if (i % 3 === 1) upper.push({ name: `d${i}/sub`, type: "symlink", linkname: `/d${(i + 1) % n}` }, file(`d${i}/sub/g`, `via link ${i}`));
+      else upper.push(file(`d${i}/sub/f`, `upper ${i}`), { name: `d${i}/h`, type: "link", linkname: `d${(i + n - 2) % n}/sub` });
+    }
+    await unpack(lower, upper);
+    for (let i = 0; i < n; i++) {
+      if (i % 3 === 0) expect(readFileSync(box.path(`d${i}/sub`), "utf8")).toBe(`now a file ${i}`);
+      else if (i % 3 === 1) expect(readFileSync(box.path(`d${(i + 1) % n}/g`), "utf8")).toBe(`via link ${i}`);
+      else {
+        expect(readFileSync(box.path(`d${i}/sub/f`), "utf8")).toBe(`upper ${i}`);
+        expect(readFileSync(box.path(`d${i}/h`), "utf8")).toBe(`now a file ${(i + n - 2) % n}`);
+      }
+    }
+  });
+});
+
 describe("as a non-root user", () => {
   test("device nodes are skipped with a warning, owners are not applied, files are written", async () => {
     fresh();
