@@ -9,8 +9,15 @@ import { compress, layer, layerOf, Sandbox, sha256, snapshot, tarOf, type TestEn
 import { unpackLayers } from "./unpack-layers.ts";
 
 let box: Sandbox;
-afterEach(() => box?.cleanup());
-const fresh = () => (box = new Sandbox());
+const boxes: Sandbox[] = [];
+afterEach(() => {
+  for (const b of boxes.splice(0)) b.cleanup();
+});
+const fresh = () => {
+  box = new Sandbox();
+  boxes.push(box);
+  return box;
+};
 const dir = (name: string, extra: Partial<TestEntry> = {}): TestEntry => ({ name, type: "directory", ...extra });
 const file = (name: string, content = name, extra: Partial<TestEntry> = {}): TestEntry => ({ name, content, ...extra });
 const ls = (p: string) => Object.keys(snapshot(box.path(p))).sort();
