@@ -11,6 +11,7 @@ export type ErrorCode =
   | "exec-not-found"
   | "exec-denied"
   | "image" // an image, its reference, a layout or an archive is invalid or missing
+  | "layer" // an image layer is invalid, hostile, or could not be applied
   | "unsupported"; // config asks for something bunc does not do yet
 
 export class BuncError extends Error {
