@@ -25,13 +25,15 @@ export interface TarEntry {
   content?: Uint8Array | string;
   type?: "file" | "directory" | "symlink" | "link";
   linkname?: string;
+  /** Default 0755 for directories, 0644 for the rest. */
+  mode?: number;
 }
 
 export async function tarBytes(entries: TarEntry[]): Promise<Uint8Array> {
   const pack = tar.pack();
   for (const e of entries) {
     const content = typeof e.content === "string" ? Buffer.from(e.content) : e.content ? Buffer.from(e.content) : undefined;
-    const header = { name: e.name, type: e.type ?? "file", mode: e.type === "directory" ? 0o755 : 0o644, mtime: new Date(0) } as tar.Header;
+    const header = { name: e.name, type: e.type ?? "file", mode: e.mode ?? (e.type === "directory" ? 0o755 : 0o644), mtime: new Date(0) } as tar.Header;
     if (e.linkname !== undefined) header.linkname = e.linkname;
     if (content) pack.entry({ ...header, size: content.length }, content);
     else pack.entry(header);

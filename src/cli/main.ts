@@ -30,6 +30,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   gc: async () => (await import("./commands/gc.ts")).gc,
   inspect: async () => (await import("./commands/inspect.ts")).inspect,
+  unpack: async () => (await import("./commands/unpack.ts")).unpack,
+  bundle: async () => (await import("./commands/bundle.ts")).bundle,
   recvtty: async () => (await import("./commands/recvtty.ts")).recvtty,
 };
 
