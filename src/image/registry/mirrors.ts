@@ -65,8 +65,16 @@ export function parseRegistriesConfig(text: string, source: string): RegistriesC
   const result = v.safeParse(ConfigSchema, parsed, { abortEarly: true });
   if (!result.success) {
     const issue = result.issues[0];
-    const path = (issue.path ?? []).map((p) => (typeof p.key === "number" ? `[${p.key}]` : `[${JSON.stringify(p.key)}]`)).join("");
-    const why = issue.input === undefined && issue.kind === "schema" && issue.type !== "strict_object" ? "required but missing" : issue.message;
+    const path = (issue.path ?? [])
+      .map((p) => (typeof p.key === "number" ? `[${p.key}]` : /^[A-Za-z_]\w*$/.test(String(p.key)) ? `.${String(p.key)}` : `[${JSON.stringify(p.key)}]`))
+      .join("")
+      .replace(/^\./, "");
+    const why =
+      issue.type === "strict_object" && issue.expected === "never"
+        ? `unknown field ${shown(String(issue.input))}`
+        : issue.input === undefined
+          ? "required but missing"
+          : `expected ${issue.expected}, got ${shown(JSON.stringify(issue.input) ?? String(issue.input))}`;
     throw registryError(`${source}: ${path || "top level"}: ${why}`);
   }
   for (const [prefix, entry] of Object.entries(result.output.registries)) {
