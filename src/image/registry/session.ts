@@ -203,7 +203,10 @@ export class RegistrySession {
           if (!challenge) throw registryError(`${url}: 401 unauthorized without a usable WWW-Authenticate challenge${detail}`);
           if (auth?.startsWith("Bearer ")) this.tokens.forget(challenge, init.scope);
           const fresh = await this.authorization(ep, scheme, init.scope, init.signal);
-          if (fresh === undefined || fresh === auth) throw registryError(`${url}: 401 unauthorized${detail}${fresh === undefined ? " (no credentials for this registry)" : ""}`);
+          if (fresh === undefined) throw registryError(`${url}: 401 unauthorized${detail} (no credentials for this registry)`);
+          if (fresh === auth) {
+            throw registryError(`${url}: 401 unauthorized ${auth.startsWith("Basic ") ? "with the credentials given" : "with a fresh token"}${detail}`);
+          }
           auth = fresh;
           res = await this.followRedirects(ep, url, init, auth);
           if (res.status === 401) throw registryError(`${url}: 401 unauthorized with the credentials given${await errorDetail(res)}`);
