@@ -77,7 +77,7 @@ function checkShape<S extends v.GenericSchema>(schema: S, doc: unknown, what: st
   const result = v.safeParse(schema, doc, { abortEarly: true });
   if (result.success) return result.output;
   const issue = result.issues[0];
-  const field = (issue.path ?? []).map((p) => (typeof p.key === "number" ? `[${p.key}]` : `.${String(p.key)}`)).join("") || "top level";
+  const field = (issue.path ?? []).map((p) => (typeof p.key === "number" ? `[${p.key}]` : `.${String(p.key)}`)).join("").replace(/^\./, "") || "top level";
   throw registryError(`${what}: ${field}: ${issue.input === undefined ? "required but missing" : issue.message}`);
 }
 

@@ -229,8 +229,10 @@ export class RegistrySession {
     let url = first;
     for (let hop = 0; ; hop++) {
       const headers = { ...init.headers };
-      if (auth !== undefined && new URL(url).origin === origin) headers.authorization = auth;
-      const res = await this.sendOrRetryable(url, init.method ?? "GET", headers, ep.insecure, init.signal);
+      const home = new URL(url).origin === origin;
+      if (auth !== undefined && home) headers.authorization = auth;
+      // An insecure registry's TLS exemption does not extend to the hosts it redirects to.
+      const res = await this.sendOrRetryable(url, init.method ?? "GET", headers, ep.insecure && home, init.signal);
       if (!REDIRECT.has(res.status)) return res;
       await res.body?.cancel().catch(() => {});
       const location = res.headers.get("location");
