@@ -13,6 +13,7 @@ import { pullBlobs, pullManifest } from "../src/image/registry/pull.ts";
 import { RegistrySession } from "../src/image/registry/session.ts";
 import { DirectoryBlobSink } from "../src/image/registry/blob-sink.ts";
 import type { Credentials } from "../src/image/registry/credentials.ts";
+import { parseRegistriesConfig } from "../src/image/registry/mirrors.ts";
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
 const LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -141,6 +142,34 @@ describe("auth", () => {
     const img = serveImage(good);
     const pulled = await pullManifest(`${good.host}/app:v1`, { session: session() });
     expect(pulled.manifestDigest).toBe(img.manifest.digest);
+  });
+});
+
+describe("mirrors", () => {
+  test("a mirror is tried first under its path prefix; what it lacks comes from the registry", async () => {
+    const origin = serve();
+    const mirror = serve();
+    const img = serveImage(origin);
+    const config = parseRegistriesConfig(JSON.stringify({ registries: { [`${origin.host}/team`]: { location: origin.host, mirrors: [{ location: `${mirror.host}/cache` }] } } }), "test config");
+    const s = session(undefined, { config });
+    const ref = `${origin.host}/team/app:v1`;
+    // The origin serves the image as app: the location replaces the prefix origin/team.
+    const fromOrigin = await pullManifest(ref, { session: s });
+    expect(fromOrigin.endpoint).toMatchObject({ apiHost: origin.host, repository: "app", mirror: false });
+    expect(mirror.requests("/v2/cache/app/manifests/v1")).toHaveLength(1);
+
+    mirror.addManifest("cache/app", img.manifest, ["v1"]);
+    mirror.addBlob(img.layers[0]!);
+    const fromMirror = await pullManifest(ref, { session: s });
+    expect(fromMirror.endpoint).toMatchObject({ apiHost: mirror.host, repository: "cache/app", mirror: true });
+    const out = sink();
+    await pullBlobs(ref, [img.config, img.layers[0]!], out, { session: s });
+    expectBlob(out, img.config);
+    expectBlob(out, img.layers[0]!);
+    expect(mirror.requests(`/v2/cache/app/blobs/${img.layers[0]!.digest}`)).toHaveLength(1);
+    expect(origin.requests(`/v2/app/blobs/${img.layers[0]!.digest}`)).toHaveLength(0);
+    // The config is not on the mirror: the registry serves it.
+    expect(origin.requests(`/v2/app/blobs/${img.config.digest}`)).toHaveLength(1);
   });
 });
 
