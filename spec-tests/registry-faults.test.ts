@@ -145,6 +145,17 @@ describe("auth", () => {
   });
 });
 
+describe("TLS", () => {
+  test("a certificate that does not verify fails at once, without retries", async () => {
+    const reg = serve({ tls });
+    const s = session();
+    const endpoint = { apiHost: reg.host, authRegistry: reg.host, repository: "app", insecure: false, mirror: false };
+    const failure = s.request(endpoint, "/v2/app/manifests/v1", { scope: "repository:app:pull" });
+    await expect(failure).rejects.toThrow(`GET https://${reg.host}/v2/: TLS: self signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`);
+    expect(reg.log).toEqual([]);
+  });
+});
+
 describe("mirrors", () => {
   test("a mirror is tried first under its path prefix; what it lacks comes from the registry", async () => {
     const origin = serve();

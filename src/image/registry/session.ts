@@ -158,6 +158,9 @@ export class RegistrySession {
       return await this.send(url, { method, headers, insecure, signal });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
+      // A certificate or a TLS handshake that fails now will fail again: no retries.
+      const code = String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code ?? "");
+      if (/CERT|SELF_SIGNED|TLS|SSL|EPROTO/.test(code)) throw registryError(`${method} ${url}: TLS: ${describe(err)} (${code})`);
       throw new RetryableError(`${method} ${url}: ${describe(err)}`);
     }
   }
