@@ -1,6 +1,6 @@
-// Raw fd plumbing the stages need and node:fs lacks: socketpair, poll, pidfd.
+// Raw fd plumbing the stages need and node:fs lacks: socketpair, poll, pidfd, flock.
 import { cstr, errno, lib } from "./libc.ts";
-import { SysError, EINTR } from "./errors.ts";
+import { SysError, EAGAIN, EINTR } from "./errors.ts";
 import { AF_UNIX, POLLIN, SOCK_CLOEXEC, SOCK_STREAM, O } from "./constants.ts";
 
 /** A connected pair of unix stream sockets, both close-on-exec. */
@@ -48,5 +48,24 @@ export function keepAcrossExec(count: number): void {
   const F_SETFD = 2;
   for (let fd = 3; fd < 3 + count; fd++) {
     if (lib().fcntl(fd, F_SETFD, 0) !== 0) throw new SysError("fcntl(F_SETFD)", errno(), `--preserve-fds: fd ${fd}`);
+  }
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/**
+ * flock(2) without waiting: true when the lock was taken, false when another open file
+ * description holds it (EWOULDBLOCK). The kernel drops the lock when the fd closes or the
+ * process dies, so a crash never leaves a stale lock behind.
+ */
+export function tryFlock(fd: number, op: number, what: string): boolean {
+  for (;;) {
+    if (lib().flock(fd, op | LOCK_NB) === 0) return true;
+    const e = errno();
+    if (e === EAGAIN) return false;
+    if (e !== EINTR) throw new SysError("flock", e, what);
   }
 }

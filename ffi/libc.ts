@@ -49,6 +49,7 @@ const table = {
   fstatfs: { args: ["i32", "ptr"], returns: "i32" },
   dup2: { args: ["i32", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },

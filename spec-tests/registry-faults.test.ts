@@ -291,6 +291,24 @@ describe("blob integrity and resume", () => {
     expect(reg.requests(`/v2/app/blobs/${layer.digest}`).map((r) => r.headers.range)).toEqual([undefined, "bytes=40000-"]);
   });
 
+  test("two pulls of the same blob into one store: the second waits for the first's lock and finds the blob", async () => {
+    const reg = serve();
+    const img = serveImage(reg, 1, 500_000);
+    const layer = img.layers[0]!;
+    reg.routes.push(async (req, url) => {
+      if (url.pathname !== `/v2/app/blobs/${layer.digest}`) return undefined;
+      await Bun.sleep(100);
+      return rangeResponse(req, layer.bytes);
+    });
+    const dir = mkdtempSync(join(work, "shared-"));
+    const [a, b] = [new DirectoryBlobSink(dir), new DirectoryBlobSink(dir)];
+    const both = [pullBlobs(`${reg.host}/app:v1`, [layer], a, { session: session() }), pullBlobs(`${reg.host}/app:v1`, [layer], b, { session: session() })];
+    await Promise.all(both);
+    expectBlob(a, layer);
+    expect(reg.requests(`/v2/app/blobs/${layer.digest}`)).toHaveLength(1);
+    expect(readdirSync(a.tempDir)).toEqual([]);
+  });
+
   test("a partial left by a killed pull is resumed; a corrupt one is started again once", async () => {
     const reg = serve();
     const img = serveImage(reg, 2, 150_000);

@@ -1,11 +1,13 @@
 // One blob from a registry into a sink: streamed through a hasher into the sink's partial
 // file, resumed with `Range: bytes=N-` after a dropped or stalled connection, a 5xx or a
 // 429, and across processes (the partial stays in the sink's temp area; its bytes are hashed
-// again before the download goes on, and the whole is checked at the end). Never more than
+// again before the download goes on, and the whole is checked at the end); two pulls of one
+// blob take turns through an flock on the partial. Never more than
 // the descriptor's size is written. A digest mismatch deletes the partial and fails with
 // both digests. Foreign layer `urls` are only tried when asked, and never get credentials
 // (CVE-2020-15157).
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { LOCK_EX, tryFlock } from "../../../ffi/io.ts";
 import { registryError, shown } from "./registry-error.ts";
 import { checkDigest, digestAlgorithm } from "./digest.ts";
 import { RetryableError, withRetries } from "./retry.ts";
@@ -33,6 +35,7 @@ export interface BlobDownload {
 }
 
 const READ_CHUNK = 1024 * 1024;
+const LOCK_POLL_MS = 50;
 
 interface Partial {
   fd: number;
@@ -43,29 +46,58 @@ interface Partial {
   inherited: boolean;
 }
 
-/** Open (or create) the partial without following a planted symlink, and hash what it holds. */
-function openPartial(path: string, desc: Descriptor): Partial {
-  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+/**
+ * Open (or create) the partial without following a planted symlink, lock it against another
+ * pull of the same blob (flock: the kernel drops it when a pull dies), and hash what it
+ * holds. Undefined when, once the lock is ours, the sink has the blob: another pull finished it.
+ */
+async function openPartial(sink: BlobSink, desc: Descriptor, signal?: AbortSignal): Promise<Partial | undefined> {
+  for (;;) {
+    const path = sink.partialPath(desc.digest);
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    try {
+      while (!tryFlock(fd, LOCK_EX, path)) {
+        if (signal?.aborted) throw signal.reason;
+        await Bun.sleep(LOCK_POLL_MS);
+      }
+      if (await sink.has(desc.digest)) {
+        closeSync(fd);
+        return undefined;
+      }
+      const st = fstatSync(fd);
+      // The holder before us committed (renamed) or deleted this file: open the path again.
+      const now = lstatOrUndefined(path);
+      if (!now || now.ino !== st.ino || now.dev !== st.dev) {
+        closeSync(fd);
+        continue;
+      }
+      if (!st.isFile()) throw registryError(`partial download ${path} is not a regular file`);
+      const hasher = new Bun.CryptoHasher(digestAlgorithm(desc.digest));
+      let offset = st.size;
+      if (offset > desc.size) {
+        ftruncateSync(fd, 0);
+        offset = 0;
+      }
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(offset, 1)));
+      for (let at = 0; at < offset; ) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, offset - at), at);
+        if (n <= 0) throw registryError(`partial download ${path}: short read at ${at} of ${offset}`);
+        hasher.update(buf.subarray(0, n));
+        at += n;
+      }
+      return { fd, path, offset, hasher, inherited: offset > 0 };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+}
+
+function lstatOrUndefined(path: string) {
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw registryError(`partial download ${path} is not a regular file`);
-    const hasher = new Bun.CryptoHasher(digestAlgorithm(desc.digest));
-    let offset = st.size;
-    if (offset > desc.size) {
-      ftruncateSync(fd, 0);
-      offset = 0;
-    }
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(offset, 1)));
-    for (let at = 0; at < offset; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, offset - at), at);
-      if (n <= 0) throw registryError(`partial download ${path}: short read at ${at} of ${offset}`);
-      hasher.update(buf.subarray(0, n));
-      at += n;
-    }
-    return { fd, path, offset, hasher, inherited: offset > 0 };
-  } catch (err) {
-    closeSync(fd);
-    throw err;
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 
@@ -111,7 +143,11 @@ export async function downloadBlob(ctx: BlobDownload, desc: Descriptor, sink: Bl
     ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
     return;
   }
-  const p = openPartial(sink.partialPath(desc.digest), desc);
+  const p = await openPartial(sink, desc, ctx.signal);
+  if (!p) {
+    ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
+    return;
+  }
   let closed = false;
   const close = () => {
     if (!closed) closeSync(p.fd);
@@ -149,14 +185,15 @@ export async function downloadBlob(ctx: BlobDownload, desc: Descriptor, sink: Bl
 }
 
 function mismatch(desc: Descriptor, actual: string, p: Partial, close: () => void): Error {
-  close();
   rmSync(p.path, { force: true });
+  close();
   return registryError(`blob ${desc.digest}: digest mismatch: the registry sent content with digest ${actual}, expected ${desc.digest}; the partial download was deleted`);
 }
 
 async function finish(ctx: BlobDownload, desc: Descriptor, sink: BlobSink, p: Partial, close: () => void): Promise<void> {
-  close();
+  // Committed while the lock is held: a pull waiting for it then finds the blob in the sink.
   await sink.commit(desc.digest, desc.size, p.path);
+  close();
   ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
 }
 

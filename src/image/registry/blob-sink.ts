@@ -10,7 +10,7 @@ export interface BlobSink {
   has(digest: string): Promise<boolean>;
   /** Where the partial download of `digest` lives; the file may exist with bytes from before. */
   partialPath(digest: string): string;
-  /** The partial is complete and verified (digest and size): move it into place. */
+  /** The partial is complete and verified (digest and size): move it into place. Called with the partial still locked. */
   commit(digest: string, size: number, partialPath: string): Promise<void>;
 }
 
