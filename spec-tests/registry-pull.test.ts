@@ -26,7 +26,9 @@ let multi: Blob;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "bunc-registry-pull-"));
-  [registry, secured] = await Promise.all([startRegistry(), startRegistry({ user: "alice", password: "s3cret" })]);
+  // One after the other, so afterAll can stop whichever started if the other fails.
+  registry = await startRegistry();
+  secured = await startRegistry({ user: "alice", password: "s3cret" });
   const big = await layer({ "data/noise.bin": noise(3 * 1024 * 1024 + 17) }, "gzip");
   const small = await layer({ "etc/hello": "hello from zstd\n", "bin/tool": noise(40_000) }, "zstd");
   single = image([big, small]);
