@@ -4,7 +4,7 @@
 // that contradict themselves, oversized manifests, foreign layer URLs, and a token realm on
 // plain HTTP for a TLS registry.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FaultRegistry, cutBody, rangeResponse } from "./support/fault-registry.ts";
@@ -307,6 +307,45 @@ describe("blob integrity and resume", () => {
     expectBlob(a, layer);
     expect(reg.requests(`/v2/app/blobs/${layer.digest}`)).toHaveLength(1);
     expect(readdirSync(a.tempDir)).toEqual([]);
+  });
+
+  test("a pull killed with SIGKILL mid-blob is resumed by the next process from its partial", async () => {
+    const reg = serve();
+    const img = serveImage(reg, 1, 300_000);
+    const layer = img.layers[0]!;
+    let release = () => {};
+    const hang = new Promise<void>((resolve) => (release = resolve));
+    reg.routes.push((req, url) => {
+      if (url.pathname !== `/v2/app/blobs/${layer.digest}` || req.headers.get("range")) return undefined;
+      let sent = false;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (sent) return hang.then(() => controller.close());
+            sent = true;
+            controller.enqueue(layer.bytes.subarray(0, 100_000));
+          },
+        }),
+      );
+    });
+    const dir = mkdtempSync(join(work, "killed-"));
+    const out = new DirectoryBlobSink(dir);
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "support", "pull-blob-child.ts"), JSON.stringify({ ref: `${reg.host}/app:v1`, descriptor: descriptor(layer), dir })], {
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    try {
+      const partial = out.partialPath(layer.digest);
+      for (let i = 0; i < 400 && !(existsSync(partial) && statSync(partial).size === 100_000); i++) await Bun.sleep(25);
+      expect(statSync(partial).size).toBe(100_000);
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+      release();
+    }
+    await pullBlobs(`${reg.host}/app:v1`, [layer], out, { session: session() });
+    expectBlob(out, layer);
+    expect(reg.requests(`/v2/app/blobs/${layer.digest}`).map((r) => r.headers.range)).toEqual([undefined, "bytes=100000-"]);
   });
 
   test("a partial left by a killed pull is resumed; a corrupt one is started again once", async () => {
