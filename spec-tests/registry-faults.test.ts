@@ -127,6 +127,22 @@ describe("auth", () => {
     await expect(pullManifest(`${locked.host}/app:v1`, { session: session() })).rejects.toThrow(`token ${locked.url}/token for "repository:app:pull": answered 401 (credentials refused)`);
   });
 
+  test("an identity token is exchanged with POST grant_type=refresh_token", async () => {
+    const reg = serve({ bearer: bearer("from-refresh") });
+    const forms: URLSearchParams[] = [];
+    reg.routes.push(async (req, url) => {
+      if (url.pathname !== "/token") return undefined;
+      if (req.method !== "POST") return new Response("GET not expected", { status: 400 });
+      forms.push(new URLSearchParams(await req.text()));
+      return Response.json({ access_token: "from-refresh", expires_in: 120 });
+    });
+    const img = serveImage(reg);
+    const pulled = await pullManifest(`${reg.host}/app:v1`, { session: session({ identityToken: "idt" }) });
+    expect(pulled.manifestDigest).toBe(img.manifest.digest);
+    expect(forms).toHaveLength(1);
+    expect(Object.fromEntries(forms[0]!)).toEqual({ grant_type: "refresh_token", refresh_token: "idt", client_id: "bunc", scope: "repository:app:pull", service: "fault-test" });
+  });
+
   test("a token realm on plain HTTP for a registry on HTTPS is refused; an HTTPS realm works", async () => {
     const tokens = serve();
     tokenRoute(tokens, { token: "t" });
@@ -488,5 +504,18 @@ describe("manifests", () => {
     const evil = blob(MANIFEST, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: "x", digest: "sha256:../../etc/passwd", size: 1 }, layers: [] })));
     reg.addManifest("app", evil, ["evil"]);
     await expect(pullManifest(`${reg.host}/app:evil`, { session: session() })).rejects.toThrow('config.digest: "sha256:../../etc/passwd" is not a digest');
+  });
+});
+
+describe("bad input is refused before any request", () => {
+  test("references, descriptors and options", async () => {
+    const reg = serve();
+    const img = serveImage(reg);
+    await expect(pullManifest(`${reg.host}/App:v1`, { session: session() })).rejects.toThrow(`invalid image reference "${reg.host}/App:v1": repository component "App": must be lowercase`);
+    const evil = { ...descriptor(img.config), digest: "sha256:../../../etc/passwd" };
+    await expect(pullBlobs(`${reg.host}/app:v1`, [evil], sink(), { session: session() })).rejects.toThrow('descriptors[0].digest: "sha256:../../../etc/passwd" is not a digest');
+    await expect(pullBlobs(`${reg.host}/app:v1`, [{ ...descriptor(img.config), size: -1 }], sink(), { session: session() })).rejects.toThrow("descriptors[0].size: must be a whole number of bytes");
+    await expect(pullBlobs(`${reg.host}/app:v1`, [img.config], sink(), { session: session(), parallel: 0 })).rejects.toThrow("parallel: must be a whole number of at least 1");
+    expect(reg.log).toEqual([]);
   });
 });
