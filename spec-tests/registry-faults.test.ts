@@ -519,3 +519,11 @@ describe("bad input is refused before any request", () => {
     expect(reg.log).toEqual([]);
   });
 });
+
+test("an unreachable registry fails after the retries, naming the URL", async () => {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  await expect(pullManifest(`127.0.0.1:${port}/app:v1`, { session: session() })).rejects.toThrow(`GET http://127.0.0.1:${port}/v2/: ECONNREFUSED`);
+  await expect(pullManifest(`127.0.0.1:${port}/app:v1`, { session: session() })).rejects.toThrow("(gave up after 3 tries)");
+});

@@ -137,7 +137,7 @@ export class RegistrySession {
 
   private async pingWith(ep: RegistryEndpoint, scheme: Scheme, signal?: AbortSignal): Promise<Scheme> {
     const url = `${scheme}://${ep.apiHost}/v2/`;
-    const res = await withRetries(this.retry, `GET ${url}`, async () => this.checkRetryable(await this.sendOrRetryable(url, "GET", {}, ep.insecure, signal), url), { signal });
+    const res = await withRetries(this.retry, `GET ${url}`, async () => this.checkRetryable(await this.sendOrRetryable(url, "GET", {}, ep.insecure, signal)), { signal });
     await res.body?.cancel().catch(() => {});
     if (res.status === 401) this.rememberChallenge(ep.apiHost, res);
     else if (res.status !== 200) throw registryError(`${url}: answered ${res.status}: not a registry API (distribution-spec GET /v2/)`);
@@ -161,15 +161,15 @@ export class RegistrySession {
       // A certificate or a TLS handshake that fails now will fail again: no retries.
       const code = String((err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code ?? "");
       if (/CERT|SELF_SIGNED|TLS|SSL|EPROTO/.test(code)) throw registryError(`${method} ${url}: TLS: ${describe(err)} (${code})`);
-      throw new RetryableError(`${method} ${url}: ${describe(err)}`);
+      throw new RetryableError(describe(err));
     }
   }
 
   /** 429 and 5xx become retryable errors (their body read for the message); others pass. */
-  async checkRetryable(res: Response, url: string): Promise<Response> {
+  async checkRetryable(res: Response): Promise<Response> {
     if (res.status !== 429 && res.status < 500) return res;
     const detail = await errorDetail(res);
-    throw new RetryableError(`${url}: answered ${res.status}${detail}`, res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get("retry-after")) : undefined);
+    throw new RetryableError(`answered ${res.status}${detail}`, res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get("retry-after")) : undefined);
   }
 
   /** The Authorization header for an endpoint and scope from what is known so far, if any. */
@@ -214,7 +214,7 @@ export class RegistrySession {
           res = await this.followRedirects(ep, url, init, auth);
           if (res.status === 401) throw registryError(`${url}: 401 unauthorized with the credentials given${await errorDetail(res)}`);
         }
-        return this.checkRetryable(res, url);
+        return this.checkRetryable(res);
       },
       { signal: init.signal },
     );
@@ -224,7 +224,7 @@ export class RegistrySession {
   async fetchWithoutCredentials(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
     const host = new URL(url).host;
     const ep: RegistryEndpoint = { apiHost: host, authRegistry: host, repository: "", insecure: false, mirror: false };
-    return withRetries(this.retry, `GET ${url}`, async () => this.checkRetryable(await this.followRedirects(ep, url, { scope: "", ...init }, undefined), url), { signal: init.signal });
+    return withRetries(this.retry, `GET ${url}`, async () => this.checkRetryable(await this.followRedirects(ep, url, { scope: "", ...init }, undefined)), { signal: init.signal });
   }
 
   private async followRedirects(ep: RegistryEndpoint, first: string, init: RequestInit, auth: string | undefined): Promise<Response> {

@@ -128,9 +128,9 @@ async function requestToken(session: RegistrySession, req: TokenRequest): Promis
         } as Parameters<typeof ofetch.raw>[1]);
       } catch (err) {
         if (req.signal?.aborted) throw req.signal.reason;
-        throw new RetryableError(`${(err as Error).message}`);
+        throw new RetryableError((err as Error).message);
       }
-      return session.checkRetryable(r, where);
+      return session.checkRetryable(r);
     },
     { signal: req.signal },
   );
