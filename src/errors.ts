@@ -6,6 +6,7 @@ export type ErrorCode =
   | "state" // operation not allowed in the container's current status
   | "not-found" // no such container
   | "exists" // container id taken
+  | "registry" // a registry reference is invalid, or a registry refused, failed or sent something invalid
   | "system" // a system call failed
   | "stage" // a stage process failed or went silent
   | "exec-not-found"
