@@ -9,64 +9,27 @@ import * as v from "valibot";
 import { registryError, shown } from "./registry-error.ts";
 import { checkDigest } from "./digest.ts";
 
-export const MEDIA_TYPES = {
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
-} as const;
+import { MAX_DOCUMENT_BYTES } from "../limits.ts";
+import {
+  ImageIndexSchema as IndexSchema,
+  ImageManifestSchema as ManifestSchema,
+  INDEX_MEDIA_TYPES as INDEX_TYPES,
+  MANIFEST_MEDIA_TYPES as MANIFEST_TYPES,
+  MEDIA_TYPE as MEDIA_TYPES,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+} from "../../spec/image-manifest.ts";
 
-const MANIFEST_TYPES: readonly string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
-const INDEX_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList];
+export { MEDIA_TYPES, type Descriptor, type ImageIndex, type ImageManifest };
+
 const SCHEMA1 = /^application\/vnd\.docker\.distribution\.manifest\.v1\+(?:prettyjws|json)$/;
 
 /** What a manifest request accepts, in order of preference. */
 export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifestList, MEDIA_TYPES.dockerManifest].join(", ");
 
 /** Manifests and indexes bigger than this are refused unread (containerd and containers/image use the same). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-const Size = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
-const Annotations = v.record(v.string(), v.string());
-
-export const PlatformSchema = v.looseObject({
-  architecture: v.string(),
-  os: v.string(),
-  "os.version": v.optional(v.string()),
-  "os.features": v.optional(v.array(v.string())),
-  variant: v.optional(v.string()),
-});
-
-export const DescriptorSchema = v.looseObject({
-  mediaType: v.string(),
-  digest: v.string(),
-  size: Size,
-  urls: v.optional(v.array(v.string())),
-  annotations: v.optional(Annotations),
-  platform: v.optional(PlatformSchema),
-  artifactType: v.optional(v.string()),
-});
-
-const ManifestSchema = v.looseObject({
-  schemaVersion: v.literal(2),
-  mediaType: v.optional(v.string()),
-  config: DescriptorSchema,
-  layers: v.array(DescriptorSchema),
-  subject: v.optional(DescriptorSchema),
-  annotations: v.optional(Annotations),
-});
-
-const IndexSchema = v.looseObject({
-  schemaVersion: v.literal(2),
-  mediaType: v.optional(v.string()),
-  manifests: v.array(DescriptorSchema),
-  subject: v.optional(DescriptorSchema),
-  annotations: v.optional(Annotations),
-});
-
-export type Descriptor = v.InferOutput<typeof DescriptorSchema>;
-export type ImageManifest = v.InferOutput<typeof ManifestSchema>;
-export type ImageIndex = v.InferOutput<typeof IndexSchema>;
+export const MAX_MANIFEST_BYTES = MAX_DOCUMENT_BYTES;
 
 export type RegistryDocument = { kind: "manifest"; mediaType: string; manifest: ImageManifest } | { kind: "index"; mediaType: string; index: ImageIndex };
 

@@ -142,6 +142,7 @@ export function runInit(sys: Sys = linuxSys): never {
     if (prepared.terminal !== undefined) {
       sys.takeTerminal(prepared.terminal);
       sys.close(prepared.terminal);
+      setup.sessionLeader = true;
     }
     applyIdentity(sys, setup, "creating");
     send(stageFd, { type: "ready" });

@@ -23,6 +23,8 @@ export interface ProcessSetup {
   seccomp: SeccompStep;
   /** The pty the process gets as its controlling terminal and stdio (process.terminal). */
   terminal?: number;
+  /** Already the leader of a session of its own (the init took its pty at create). */
+  sessionLeader?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function execInto(sys: Sys, s: ProcessSetup, program: string): never {
   // Every container process leads a session of its own, as runc's do: clients signal its
   // process group (conmon's --timeout kills -pgid), which must not be the caller's.
   if (s.terminal !== undefined) sys.takeTerminal(s.terminal);
-  else sys.newSession();
+  else if (!s.sessionLeader) sys.newSession();
   sys.resetSignals();
   // Without no_new_privs this was done before the filter went in (everything opened since
   // is close-on-exec already).
