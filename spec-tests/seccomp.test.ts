@@ -703,6 +703,11 @@ describe.each(["create", "run"])("%s refuses", (command) => {
       names: ["linux.seccomp.listenerPath"],
     },
     {
+      name: "a syscall name that is not a string",
+      seccomp: { defaultAction: "SCMP_ACT_ALLOW", syscalls: [mkdirRule({ names: ["mkdir", 83] })] },
+      names: ["linux.seccomp.syscalls[0].names", "must be a list of strings"],
+    },
+    {
       name: "listenerMetadata without listenerPath",
       seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "x" },
       names: ["linux.seccomp.listenerMetadata"],

@@ -65,6 +65,7 @@ export function checkSchema<S extends v.GenericSchema>(schema: S, input: unknown
 function describeIssue(issue: v.BaseIssue<unknown>): string {
   if (issue.kind === "schema") {
     if (issue.input === undefined) return "required but missing";
+    if (issue.type === "custom") return `${show(issue.input)}: ${issue.message}`;
     return `expected ${issue.expected}, got ${show(issue.input)}`;
   }
   switch (issue.type) {
