@@ -704,7 +704,7 @@ describe.each(["create", "run"])("%s refuses", (command) => {
     },
     {
       name: "a syscall name that is not a string",
-      seccomp: { defaultAction: "SCMP_ACT_ALLOW", syscalls: [mkdirRule({ names: ["mkdir", 83] })] },
+      seccomp: { defaultAction: "SCMP_ACT_ALLOW", syscalls: [mkdirRule({ names: ["mkdir", 83] as unknown as string[] })] },
       names: ["linux.seccomp.syscalls[0].names", "must be a list of strings"],
     },
     {
