@@ -36,8 +36,11 @@ export interface CreateRequest {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
-  /** A console socket bunc listens on itself: used when the config asks for a terminal and no consoleSocket is given. */
-  ownConsoleSocket?: string;
+  /**
+   * Opens a console socket bunc listens on itself and returns its path: called only when
+   * the config asks for a terminal and no consoleSocket is given.
+   */
+  ownConsoleSocket?: () => string;
   preserveFds: number;
   /** Socket-activation fds (from 3 up) to pass on before the preserved ones. */
   listenFds?: number;
@@ -123,7 +126,8 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     setup = loaded;
     config = parseConfig(text, file);
     if (request.listenFds) config.process!.env = [...(config.process!.env ?? []), ...activationEnv(request.listenFds)];
-    const consoleSocket = req.consoleSocket ?? (config.process?.terminal ? req.ownConsoleSocket : undefined);
+    const own = req.consoleSocket === undefined && config.process?.terminal ? req.ownConsoleSocket?.() : undefined;
+    const consoleSocket = req.consoleSocket ?? own;
     checkCreatable(config, consoleSocket);
     for (const name of unraisableAmbient(config.process?.capabilities)) log("warning", ambientWarning(name));
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
@@ -174,7 +178,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       hostPid: initPid,
     };
     // bunc's own console socket is root's alone: an init in a user namespace is let in.
-    if (userns && consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket) admitUserNamespaceRoot(consoleSocket, initPid);
+    if (userns && own !== undefined) admitUserNamespaceRoot(own, initPid);
     send(cliSock, plan as never);
     try {
       setup.createCgroup(cgroup);

@@ -16,18 +16,21 @@ export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0]!;
   // Loaded while create waits for the init, not before it is spawned.
   const lifecycle = import("../../runtime/lifecycle.ts");
-  // Used only if the config asks for a terminal; a socket and a temp dir cost next to nothing.
-  const receiver: ConsoleReceiver | undefined = detach || stringOption(ctx.options, "console-socket") ? undefined : openConsoleReceiver();
+  // Opened by create only if the config asks for a terminal (a temp dir and a socket cost
+  // ~3 ms a run otherwise).
+  let receiver: ConsoleReceiver | undefined;
+  const ownConsoleSocket = detach || stringOption(ctx.options, "console-socket") ? undefined : () => (receiver ??= openConsoleReceiver()).path;
   let proxy: TerminalProxy | undefined;
   try {
-    const { record, child } = await createContainer(ctx.store, { ...createRequest(ctx, !detach), ownConsoleSocket: receiver?.path });
+    const { record, child } = await createContainer(ctx.store, { ...createRequest(ctx, !detach), ownConsoleSocket });
     const { deleteContainer, startContainer } = await lifecycle;
-    const terminal = receiver !== undefined && record.config.process?.terminal === true;
+    const opened = receiver as ConsoleReceiver | undefined;
+    const terminal = opened !== undefined && record.config.process?.terminal === true;
     let stopForwarding = () => {};
     try {
       if (terminal) {
         const { attachTerminal } = await import("../../runtime/terminal-proxy.ts");
-        proxy = attachTerminal(receiver.take().master, { stdin: true });
+        proxy = attachTerminal(opened!.take().master, { stdin: true });
       }
       receiver?.close();
       if (!detach) stopForwarding = forwardSignals(record.pid, { terminal });
