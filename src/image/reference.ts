@@ -2,10 +2,12 @@
 //   oci:DIR[:REF]                an OCI image layout directory, REF an index.json ref.name
 //   oci-archive:FILE[:REF]       a tar of such a layout
 //   docker-archive:FILE[:NAME:TAG | :@N]   what `docker save` writes
-//   docker://NAME[:TAG|@DIGEST]  a registry (parsed; pulling is not available yet)
+//   docker://NAME[:TAG|@DIGEST]  a registry (pulled into the store, then read from there)
 //   NAME[:TAG|@DIGEST]           an image in bunc's store; a NAME whose first component is a
 //                                host (has a dot or a port, or is localhost) is a registry
-//                                name when it is not in the store
+//                                name when it is not in the store; a short name not found
+//                                verbatim is looked up as docker names it (alpine →
+//                                docker.io/library/alpine:latest)
 // Names, tags and digests follow the distribution spec's grammar; digests are also checked
 // against image-spec descriptor.md (see digest.ts).
 import { BuncError } from "../errors.ts";
