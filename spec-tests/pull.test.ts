@@ -178,6 +178,20 @@ describe("pull from a registry", () => {
     rmSync(bundle, { recursive: true, force: true });
   });
 
+  test("a name with a registry host that the store lacks is pulled on demand; a digest reference is kept by digest", async () => {
+    const store = newStore();
+    const inspected = JSON.parse((await ok(store, "inspect", `${registry.host}/tools/busybox:1`)).stdout);
+    expect(inspected.manifestDigest).toBe(busybox.manifest.digest);
+    const byDigest = `${registry.host}/tools/busybox@${busybox.manifest.digest}`;
+    expect((await ok(store, "pull", "-q", byDigest)).stdout).toBe(`${byDigest} ${busybox.manifest.digest}\n`);
+    const names = indexOf(store).manifests.map((d: { annotations: Record<string, string> }) => d.annotations["org.opencontainers.image.ref.name"]).sort();
+    expect(names).toEqual([`${registry.host}/tools/busybox:1`, byDigest].sort());
+    expect(JSON.parse((await ok(store, "inspect", byDigest)).stdout).manifestDigest).toBe(busybox.manifest.digest);
+    // A digest of an index stores the platform's manifest under the reference as given.
+    const index = `${registry.host}/test/multi@${multi.digest}`;
+    expect((await ok(store, "pull", "-q", index)).stdout).toBe(`${index} ${amd64.manifest.digest}\n`);
+  });
+
   test("bad input: a bad reference, a bad platform, a missing tag; no store is made", async () => {
     const store = newStore();
     const bad = await bunc(store, "pull", "Bad/Name");
@@ -189,7 +203,15 @@ describe("pull from a registry", () => {
     const missing = await bunc(store, "pull", `${registry.host}/tools/busybox:nope`);
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain("tools/busybox:nope: not found");
+    const conf = await bunc(store, "pull", "--registries-conf", join(work, "no-such.json"), "busybox:1");
+    expect(conf.exitCode).toBe(1);
+    expect(conf.stderr).toContain(`registries config ${join(work, "no-such.json")}`);
+    const tls = await bunc(store, "pull", "--tls-verify=maybe", "busybox:1");
+    expect(tls.exitCode).not.toBe(0);
+    expect(tls.stderr).toContain("--tls-verify");
     expect(existsSync(store)).toBe(false);
+    // --tls-verify=false is accepted (a loopback registry speaks plain HTTP anyway).
+    expect((await ok(store, "pull", "-q", "--tls-verify=false", `${registry.host}/tools/busybox:1`)).stdout).toContain(busybox.manifest.digest);
     const unknown = await bunc(store, "inspect", "nothing:1");
     expect(unknown.stderr).toContain('"nothing:1" is not in the store');
     expect(unknown.stderr).toContain('"bunc pull nothing:1"');
