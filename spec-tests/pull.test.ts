@@ -240,6 +240,9 @@ describe("pull faults (a registry of the test's own)", () => {
     const r = await ok(store, "pull", "--format", "json", `${reg.host}/app:v1`);
     expect(JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!).blobsAdded).toBe(0);
     expect(reg.requests("/v2/app/").map((q) => `${q.method} ${q.path}`)).toEqual([`HEAD /v2/app/manifests/v1`]);
+    // Progress says the layers were there already.
+    const third = await ok(store, "pull", `${reg.host}/app:v1`);
+    expect(third.stderr).toBe(img.layers.map((l) => `${l.digest.slice(7, 19)} exists ${l.size}\n`).join(""));
   });
 
   test("a wrong layer digest fails the pull and leaves the store as it was", async () => {

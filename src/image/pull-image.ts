@@ -65,7 +65,8 @@ export function chooseFromIndex(index: ImageIndex, want: Platform, what: string)
   const have: string[] = [];
   for (const d of index.manifests) {
     if (isIndexType(d.mediaType) || !d.platform) continue;
-    have.push(formatPlatform(d.platform));
+    // Attestations and signatures sit in indexes as unknown/unknown: not images to offer.
+    if (d.platform.os !== "unknown") have.push(formatPlatform(d.platform));
     const rank = platformRank(want, d.platform);
     if (rank !== undefined && rank < bestRank) {
       best = d;

@@ -15,14 +15,18 @@ export async function pull(ctx: CommandContext): Promise<number> {
   const json = stringOption(ctx.options, "format") === "json";
   const quiet = boolOption(ctx.options, "quiet");
   const lastShown = new Map<string, number>();
+  // A layer the store (or an earlier pull) had is reported done without any bytes first.
+  const fetched = new Set<string>();
   const onProgress = (p: BlobProgress) => {
+    if (!p.done) fetched.add(p.digest);
     if (json) {
       const last = lastShown.get(p.digest);
       if (!p.done && last !== undefined && p.received - last < JSON_PROGRESS_STEP) return;
       lastShown.set(p.digest, p.received);
       print(JSON.stringify({ digest: p.digest, received: p.received, total: p.total, done: p.done }));
     } else if (p.done && !quiet) {
-      printError(`${p.digest.slice(p.digest.indexOf(":") + 1, p.digest.indexOf(":") + 13)} done ${p.total}`);
+      const hex12 = p.digest.slice(p.digest.indexOf(":") + 1, p.digest.indexOf(":") + 13);
+      printError(`${hex12} ${fetched.has(p.digest) ? "done" : "exists"} ${p.total}`);
     }
   };
   const r = await pullImage(reference, {
