@@ -245,6 +245,18 @@ describe("pull faults (a registry of the test's own)", () => {
     expect(third.stderr).toBe(img.layers.map((l) => `${l.digest.slice(7, 19)} exists ${l.size}\n`).join(""));
   });
 
+  test("two pulls of one image at once both land; each blob is fetched once", async () => {
+    const img = image([await layer({ "a.bin": noise(400_000) }, "gzip"), await layer({ "b.bin": noise(300_000) }, "gzip")]);
+    const reg = serve(img);
+    const store = newStore();
+    const [a, b] = await Promise.all([ok(store, "pull", "-q", `${reg.host}/app:v1`), ok(store, "pull", "-q", `${reg.host}/app:v1`)]);
+    expect(a.stdout).toBe(b.stdout);
+    for (const l of img.layers) expect(reg.requests(`/v2/app/blobs/${l.digest}`)).toHaveLength(1);
+    expect(indexOf(store).manifests).toHaveLength(1);
+    expect(blobsIn(store)).toEqual([img.manifest, img.config, ...img.layers].map((x) => x.digest.slice(7)).sort());
+    expect(readdirSync(join(store, ".bunc-tmp"))).toEqual([]);
+  });
+
   test("a wrong layer digest fails the pull and leaves the store as it was", async () => {
     const good = image([await layer({ "ok.txt": "ok\n" }, "gzip")]);
     const img = image([await layer({ "x.bin": noise(30_000) }, "gzip")]);
