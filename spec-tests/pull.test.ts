@@ -12,6 +12,7 @@ import { buncPath } from "./support/bunc.ts";
 import { busyboxPath } from "./support/bundle.ts";
 import { FaultRegistry } from "./support/fault-registry.ts";
 import { tarBytes, type TarEntry } from "./support/images.ts";
+import { TmuxTerminal } from "./support/tmux.ts";
 import { type Blob, type TestImage, blob, descriptor, image, index, layer, noise, sha256, writeLayout } from "./support/registry-images.ts";
 import { type TestRegistry, pushLayout, startRegistry } from "./support/registry.ts";
 
@@ -316,6 +317,48 @@ describe("pull faults (a registry of the test's own)", () => {
     expect(r.stdout).toBe(`${reg.host}/app:v1 ${img.manifest.digest}\n`);
     expect(reg.requests(`/v2/app/blobs/${l.digest}`).map((q) => q.headers.range)).toEqual(["bytes=100000-"]);
     expect(new Uint8Array(readFileSync(join(store, "blobs", "sha256", l.digest.slice(7))))).toEqual(new Uint8Array(l.bytes));
+  });
+
+  test("on a terminal a status line shows the bytes so far, and is gone at the end", async () => {
+    const img = image([await layer({ "big.bin": noise(300_000) }, "gzip")]);
+    const l = img.layers[0]!;
+    const reg = serve(img);
+    let release = () => {};
+    const hang = new Promise<void>((resolve) => (release = resolve));
+    reg.routes.push((req, url) => {
+      if (url.pathname !== `/v2/app/blobs/${l.digest}` || req.headers.get("range")) return undefined;
+      let sent = false;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (sent) return hang.then(() => controller.close());
+            sent = true;
+            controller.enqueue(l.bytes.subarray(0, 100_000));
+          },
+        }),
+      );
+    });
+    const dir = mkdtempSync(join(work, "tty-"));
+    const term = new TmuxTerminal(dir, [`${buncPath()} --store ${join(dir, "store")} pull ${reg.host}/app:v1; echo rc=$?`], 120, 20);
+    // Polled with awaits: the registry answering the pull lives in this process.
+    const screenWith = async (text: string) => {
+      for (let i = 0; i < 400; i++) {
+        const screen = term.screen();
+        if (screen.includes(text)) return screen;
+        await Bun.sleep(25);
+      }
+      throw new Error(`"${text}" never showed; the screen:\n${term.screen()}`);
+    };
+    try {
+      expect(await screenWith("0/1 layers, 0.1 MiB of 0.3 MiB")).toContain(`pulling ${reg.host}/app:v1: `);
+      release();
+      const screen = await screenWith("rc=");
+      expect(screen).toContain(`${l.digest.slice(7, 19)} done ${l.size}\n${reg.host}/app:v1 ${img.manifest.digest}\nrc=0`);
+      expect(screen).not.toContain("pulling ");
+    } finally {
+      release();
+      term.close();
+    }
   });
 
   test("gc removes the partial a killed pull left once no pull runs", async () => {
