@@ -191,6 +191,10 @@ describe("pull from a registry", () => {
     // A digest of an index stores the platform's manifest under the reference as given.
     const index = `${registry.host}/test/multi@${multi.digest}`;
     expect((await ok(store, "pull", "-q", index)).stdout).toBe(`${index} ${amd64.manifest.digest}\n`);
+    expect(JSON.parse((await ok(store, "inspect", `docker://${index}`)).stdout).manifestDigest).toBe(amd64.manifest.digest);
+    // import from a registry: pulled, then stored under its own name or the one given.
+    expect((await ok(store, "import", `docker://${registry.host}/tools/busybox:1`)).stdout).toBe(`${registry.host}/tools/busybox:1 ${busybox.manifest.digest}\n`);
+    expect((await ok(store, "import", `docker://${registry.host}/tools/busybox:1`, "mine:1")).stdout).toBe(`mine:1 ${busybox.manifest.digest}\n`);
   });
 
   test("bad input: a bad reference, a bad platform, a missing tag; no store is made", async () => {

@@ -4,7 +4,7 @@
 //   image.config.config?.Entrypoint; for (const l of image.layers) l.open() …
 //
 // openImage parses the reference, finds the image (a store name, oci:, oci-archive:,
-// docker-archive:), follows an index to the manifest for the platform, and reads and checks
+// docker-archive:, or a registry's: pulled into the store first, pull-image.ts), follows an index to the manifest for the platform, and reads and checks
 // the manifest and config. Layers are not read: each LayerSource opens its raw (compressed)
 // bytes on demand; pass them through verifyingStream() (digest.ts) to check them.
 import { basename } from "node:path";
@@ -239,11 +239,13 @@ async function locateOrPull(ref: string, opts: OpenImageOptions): Promise<{ sour
   }
 }
 
-/** Pull `ref` and return the store name of exactly the manifest pulled. */
+/** Pull `ref`; returns the store name it now has (by digest when it was pulled by digest). */
 async function pullIntoStore(ref: string, opts: OpenImageOptions): Promise<string> {
   const { pullImage } = await import("./pull-image.ts");
   const pulled = await pullImage(ref, { store: opts.store, ...(opts.platform && { platform: opts.platform }) });
-  return `${parseImageName(pulled.name).repository}@${pulled.manifestDigest}`;
+  const name = parseImageName(pulled.name);
+  // An index's digest names the index, not the manifest the store holds for this platform.
+  return name.digest === undefined ? pulled.name : `${name.repository}@${pulled.manifestDigest}`;
 }
 
 /** Read an image from any reference: see the header of this file. */
