@@ -140,6 +140,21 @@ const imageCommands: readonly CommandSpec[] = [
     max: 2,
     flags: [platform],
   },
+  {
+    name: "pull",
+    summary: "copy an image from a registry into the store, named as docker does (alpine → docker.io/library/alpine:latest)",
+    synopsis: "<[docker://]name[:tag|@digest]>",
+    argsNoun: "the image reference",
+    min: 1,
+    max: 1,
+    flags: [
+      platform,
+      bool("quiet", "print no progress", { short: "q" }),
+      str("format", "FORMAT", "output: text, or json (progress and result as JSON lines)", { default: "text", choices: ["text", "json"] }),
+      bool("tls-verify", "verify the registry's TLS certificate; =false also allows plain HTTP (default true)"),
+      str("registries-conf", "FILE", "registries config (mirrors, insecure registries); default $BUNC_REGISTRIES_CONF, else /etc/bunc/registries.json"),
+    ],
+  },
   { name: "images", summary: "list the images in the store", ...none, flags: [format] },
   {
     name: "rmi",

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   update: async () => (await import("./commands/update.ts")).update,
   events: async () => (await import("./commands/events.ts")).events,
   import: async () => (await import("./commands/import.ts")).importCommand,
+  pull: async () => (await import("./commands/pull.ts")).pull,
   images: async () => (await import("./commands/images.ts")).images,
   rmi: async () => (await import("./commands/rmi.ts")).rmi,
   gc: async () => (await import("./commands/gc.ts")).gc,

@@ -16,20 +16,36 @@ export interface Digest {
   hex: string;
 }
 
-/** Parse and check a digest; `what` names where it came from, for the error. */
-export function parseDigest(text: string, what: string): Digest {
-  const shown = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
-  if (!GRAMMAR.test(text)) throw new BuncError("image", `${what}: invalid digest ${shown}`);
+/** What is wrong with a digest, for the caller to word; undefined when it is a good one. */
+export type DigestProblem = { kind: "grammar" } | { kind: "algorithm"; algorithm: string } | { kind: "hex"; algorithm: DigestAlgorithm; length: number };
+
+/** The one digest check of bunc (the registry client words its problems in its own errors). */
+export function digestProblem(text: string): DigestProblem | undefined {
+  if (!GRAMMAR.test(text)) return { kind: "grammar" };
   const colon = text.indexOf(":");
   const algorithm = text.slice(0, colon);
   const hex = text.slice(colon + 1);
-  if (algorithm !== "sha256" && algorithm !== "sha512") {
-    throw new BuncError("image", `${what}: unsupported digest algorithm ${JSON.stringify(algorithm)} in ${shown} (sha256 or sha512)`);
+  if (algorithm !== "sha256" && algorithm !== "sha512") return { kind: "algorithm", algorithm };
+  if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) return { kind: "hex", algorithm, length: HEX_LENGTH[algorithm] };
+  return undefined;
+}
+
+/** Parse and check a digest; `what` names where it came from, for the error. */
+export function parseDigest(text: string, what: string): Digest {
+  const problem = digestProblem(text);
+  if (problem) {
+    const shown = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    switch (problem.kind) {
+      case "grammar":
+        throw new BuncError("image", `${what}: invalid digest ${shown}`);
+      case "algorithm":
+        throw new BuncError("image", `${what}: unsupported digest algorithm ${JSON.stringify(problem.algorithm)} in ${shown} (sha256 or sha512)`);
+      case "hex":
+        throw new BuncError("image", `${what}: invalid digest ${shown}: ${problem.algorithm} needs ${problem.length} lowercase hex digits`);
+    }
   }
-  if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
-    throw new BuncError("image", `${what}: invalid digest ${shown}: ${algorithm} needs ${HEX_LENGTH[algorithm]} lowercase hex digits`);
-  }
-  return { algorithm, hex };
+  const colon = text.indexOf(":");
+  return { algorithm: text.slice(0, colon) as DigestAlgorithm, hex: text.slice(colon + 1) };
 }
 
 /** Throws unless `text` is a valid digest; returns it unchanged. */

@@ -54,16 +54,7 @@ export async function importImage(source: string, opts: ImportOptions): Promise<
   const store = new ImageStore(opts.store);
   // Check the target name before reading anything.
   const given = opts.name === undefined ? undefined : storeName(opts.name);
-  let image: ResolvedImage;
-  try {
-    image = await openImage(source, opts.platform ? { store: opts.store, platform: opts.platform } : { store: opts.store });
-  } catch (err) {
-    // A plain name that is not in the store is most likely meant for a registry.
-    if (err instanceof BuncError && err.code === "not-found" && !/registry pull/.test(err.message)) {
-      throw new BuncError("not-found", `${err.message}; registry pull is not available yet`);
-    }
-    throw err;
-  }
+  const image: ResolvedImage = await openImage(source, opts.platform ? { store: opts.store, platform: opts.platform } : { store: opts.store });
   let name = given;
   if (name === undefined) {
     if (image.name === undefined) throw new BuncError("usage", `${source} carries no name: give one, as in "bunc import ${source} NAME:TAG"`);

@@ -2,14 +2,17 @@
 //   oci:DIR[:REF]                an OCI image layout directory, REF an index.json ref.name
 //   oci-archive:FILE[:REF]       a tar of such a layout
 //   docker-archive:FILE[:NAME:TAG | :@N]   what `docker save` writes
-//   docker://NAME[:TAG|@DIGEST]  a registry (parsed; pulling is not available yet)
+//   docker://NAME[:TAG|@DIGEST]  a registry (pulled into the store, then read from there)
 //   NAME[:TAG|@DIGEST]           an image in bunc's store; a NAME whose first component is a
 //                                host (has a dot or a port, or is localhost) is a registry
-//                                name when it is not in the store
+//                                name when it is not in the store; a short name not found
+//                                verbatim is looked up as docker names it (alpine →
+//                                docker.io/library/alpine:latest)
 // Names, tags and digests follow the distribution spec's grammar; digests are also checked
 // against image-spec descriptor.md (see digest.ts).
 import { BuncError } from "../errors.ts";
 import { checkDigest } from "./digest.ts";
+import { isNameProblem, MAX_NAME_LENGTH, splitName } from "./name-grammar.ts";
 
 export interface ImageName {
   /** Repository, with its host first when it has one: "busybox", "localhost:5000/a/b". */
@@ -27,52 +30,34 @@ export type ImageReference =
   | { transport: "registry"; name: ImageName }
   | { transport: "store"; name: ImageName };
 
-const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const MAX_NAME = 255;
 // What skopeo accepts after oci:DIR: (containers/image oci/internal refRegexp).
 const LAYOUT_REF = /^[A-Za-z0-9._:@/+-]+$/;
 
 const bad = (what: string, text: string, why: string) =>
   new BuncError("image", `invalid ${what} ${JSON.stringify(text)}: ${why}`);
 
-/** Parse NAME[:TAG][@DIGEST] with the distribution-spec grammar. */
+/** Parse NAME[:TAG][@DIGEST] with the distribution-spec grammar (name-grammar.ts). */
 export function parseImageName(text: string, defaultTag: string | undefined = "latest"): ImageName {
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at !== -1) {
-    digest = checkDigest(rest.slice(at + 1), `image name ${JSON.stringify(text)}`);
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad("image name", text, `tag ${JSON.stringify(tag)} must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
-  }
-  if (rest === "") throw bad("image name", text, "the repository name is empty");
-  if (rest.length > MAX_NAME) throw bad("image name", text, `the repository name is longer than ${MAX_NAME} characters`);
-  const parts = rest.split("/");
-  let domain: string | undefined;
-  const first = parts[0]!;
-  if (parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost" || first !== first.toLowerCase())) {
-    if (!DOMAIN.test(first)) throw bad("image name", text, `${JSON.stringify(first)} is not a valid registry host`);
-    domain = first;
-    parts.shift();
-  }
-  for (const p of parts) {
-    if (!COMPONENT.test(p)) {
-      throw bad("image name", text, `path component ${JSON.stringify(p)} must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
+  const parts = splitName(text, (d) => checkDigest(d, `image name ${JSON.stringify(text)}`));
+  if (isNameProblem(parts)) {
+    switch (parts.kind) {
+      case "empty":
+        throw bad("image name", text, "the repository name is empty");
+      case "too-long":
+        throw bad("image name", text, `the repository name is longer than ${MAX_NAME_LENGTH} characters`);
+      case "tag":
+        throw bad("image name", text, `tag ${JSON.stringify(parts.tag)} must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+      case "component":
+        throw bad("image name", text, `path component ${JSON.stringify(parts.component)} must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
+      case "host":
+        throw bad("image name", text, `${parts.part} is not a valid registry host: ${parts.why}`);
     }
   }
-  if (tag === undefined && digest === undefined && defaultTag !== undefined) tag = defaultTag;
-  const name: ImageName = { repository: rest };
+  const { tag = parts.digest === undefined ? defaultTag : undefined } = parts;
+  const name: ImageName = { repository: parts.name };
   if (tag !== undefined) name.tag = tag;
-  if (digest !== undefined) name.digest = digest;
-  if (domain !== undefined) name.domain = domain;
+  if (parts.digest !== undefined) name.digest = parts.digest;
+  if (parts.host !== undefined) name.domain = parts.host;
   return name;
 }
 

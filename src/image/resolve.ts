@@ -4,7 +4,7 @@
 //   image.config.config?.Entrypoint; for (const l of image.layers) l.open() …
 //
 // openImage parses the reference, finds the image (a store name, oci:, oci-archive:,
-// docker-archive:), follows an index to the manifest for the platform, and reads and checks
+// docker-archive:, or a registry's: pulled into the store first, pull-image.ts), follows an index to the manifest for the platform, and reads and checks
 // the manifest and config. Layers are not read: each LayerSource opens its raw (compressed)
 // bytes on demand; pass them through verifyingStream() (digest.ts) to check them.
 import { basename } from "node:path";
@@ -19,6 +19,7 @@ import { MAX_DOCUMENT_BYTES, MAX_INDEX_DEPTH } from "./limits.ts";
 import { OciArchiveSource } from "./oci-archive-source.ts";
 import { formatPlatform, hostPlatform, platformRank, type Platform } from "./platform.ts";
 import { formatImageName, looksLikeRegistry, parseImageName, parseImageReference, type ImageName } from "./reference.ts";
+import { formatRegistryReference, parseRegistryReference } from "./registry/reference.ts";
 
 export type { Platform } from "./platform.ts";
 // What a caller of openImage needs besides it, from one module.
@@ -70,23 +71,45 @@ export function selectStoreImage(store: LayoutSource, name: ImageName): RootSele
     if (err instanceof BuncError && /not an OCI image layout/.test(err.message)) manifests = [];
     else throw err;
   }
-  const wanted = formatImageName(name);
-  const candidates = manifests.filter((d) => {
-    const ref = d.annotations?.[REF_NAME_ANNOTATION];
-    if (ref === undefined) return false;
-    if (name.digest === undefined) return ref === wanted;
-    if (d.digest !== name.digest) return false;
-    try {
-      return parseImageName(ref).repository === name.repository;
-    } catch {
-      return false;
-    }
-  });
+  const matching = (n: ImageName) => {
+    const wanted = formatImageName(n);
+    return manifests.filter((d) => {
+      const ref = d.annotations?.[REF_NAME_ANNOTATION];
+      if (ref === undefined) return false;
+      if (n.digest === undefined) return ref === wanted;
+      if (d.digest !== n.digest) return false;
+      try {
+        return parseImageName(ref).repository === n.repository;
+      } catch {
+        return false;
+      }
+    });
+  };
+  let found = name;
+  let candidates = matching(name);
   if (candidates.length === 0) {
-    const pull = looksLikeRegistry(name) ? "; registry pull is not available yet" : "";
-    throw new BuncError("not-found", `image ${JSON.stringify(wanted)} is not in the store ${store.dir}${pull}`);
+    // A short name finds what a pull stored under its full name: alpine:3 → docker.io/library/alpine:3.
+    const full = normalizedName(name);
+    if (full !== undefined) {
+      candidates = matching(full);
+      found = full;
+    }
   }
-  return { candidates, name: name.digest === undefined ? wanted : `${name.repository}@${name.digest}` };
+  const wanted = formatImageName(name);
+  if (candidates.length === 0) {
+    throw new BuncError("not-found", `image ${JSON.stringify(wanted)} is not in the store ${store.dir}; "bunc pull ${wanted}" or "bunc import SOURCE ${wanted}" puts it there`);
+  }
+  return { candidates, name: found.digest === undefined ? formatImageName(found) : `${found.repository}@${found.digest}` };
+}
+
+/** The name as docker reads it (docker.io and library/ filled in), when that differs. */
+function normalizedName(name: ImageName): ImageName | undefined {
+  try {
+    const full = parseImageName(formatRegistryReference(parseRegistryReference(formatImageName(name))));
+    return formatImageName(full) === formatImageName(name) ? undefined : full;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Find the source and the root descriptors a reference names. */
@@ -94,7 +117,7 @@ export async function locate(ref: string, store: string): Promise<{ source: Blob
   const r = parseImageReference(ref);
   switch (r.transport) {
     case "registry":
-      throw new BuncError("unsupported", `registry pull is not available yet: cannot read ${formatImageName(r.name)} from ${r.name.domain}`);
+      throw new BuncError("unsupported", `${formatImageName(r.name)} is in a registry: it is read from the store once pulled ("bunc pull ${formatImageName(r.name)}")`);
     case "store": {
       const source = new LayoutSource(store, `store ${store}`);
       return { source, selection: selectStoreImage(source, r.name) };
@@ -201,9 +224,33 @@ async function choose(source: BlobSource, roots: Descriptor[], want: Platform | 
   return best.chosen ?? readManifest(source, best.descriptor);
 }
 
+// A registry reference (docker://…, or a name with a registry host that the store does not
+// hold) is pulled into the store first and read from there.
+async function locateOrPull(ref: string, opts: OpenImageOptions): Promise<{ source: BlobSource; selection: RootSelection }> {
+  const r = parseImageReference(ref);
+  if (r.transport === "registry") return locate(await pullIntoStore(ref, opts), opts.store);
+  try {
+    return await locate(ref, opts.store);
+  } catch (err) {
+    if (r.transport === "store" && looksLikeRegistry(r.name) && err instanceof BuncError && err.code === "not-found") {
+      return locate(await pullIntoStore(ref, opts), opts.store);
+    }
+    throw err;
+  }
+}
+
+/** Pull `ref`; returns the store name it now has (by digest when it was pulled by digest). */
+async function pullIntoStore(ref: string, opts: OpenImageOptions): Promise<string> {
+  const { pullImage } = await import("./pull-image.ts");
+  const pulled = await pullImage(ref, { store: opts.store, ...(opts.platform && { platform: opts.platform }) });
+  const name = parseImageName(pulled.name);
+  // An index's digest names the index, not the manifest the store holds for this platform.
+  return name.digest === undefined ? pulled.name : `${name.repository}@${pulled.manifestDigest}`;
+}
+
 /** Read an image from any reference: see the header of this file. */
 export async function openImage(ref: string, opts: OpenImageOptions): Promise<ResolvedImage> {
-  const { source, selection } = await locate(ref, opts.store);
+  const { source, selection } = await locateOrPull(ref, opts);
   const chosen = await choose(source, selection.candidates, opts.platform);
   const { manifest } = chosen;
   const { bytes: configBytes, config } = await readConfig(source, manifest);

@@ -1,9 +1,11 @@
 // `bunc gc`: remove the blobs no index.json entry reaches, and staging files left by
-// imports that died. Runs under the store lock, so no import commits meanwhile; a staging
-// directory whose flock can be taken has no live owner.
-import { closeSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+// imports and pulls that died. Runs under the store lock, so no import commits meanwhile; a
+// staging directory whose flock can be taken has no live owner.
+import { closeSync, constants, openSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { LOCK_EX, tryFlock } from "../../ffi/io.ts";
 import { isDigest } from "./digest.ts";
+import { COMPLETE_PREFIX, PARTIAL_PREFIX } from "./store-blob-sink.ts";
 import { lockDirectory } from "./store-lock.ts";
 import { reach, type Reach } from "./store-walk.ts";
 import { ImageStore, INDEX_TEMP_FILE_PREFIX, STAGING_DIR_PREFIX, TEMP_DIR } from "./store.ts";
@@ -39,6 +41,7 @@ export async function collectGarbage(storeDir: string): Promise<GcReport> {
       }
     }
     const tempDir = join(storeDir, TEMP_DIR);
+    let liveWriter = false;
     for (const name of safeList(tempDir)) {
       const path = join(tempDir, name);
       if (name.startsWith(STAGING_DIR_PREFIX)) {
@@ -46,7 +49,8 @@ export async function collectGarbage(storeDir: string): Promise<GcReport> {
         try {
           fd = lockDirectory(path, "staging directory", 0);
         } catch {
-          continue; // an import is using it
+          liveWriter = true;
+          continue; // an import or pull is using it
         }
         rmSync(path, { recursive: true, force: true });
         closeSync(fd);
@@ -57,8 +61,33 @@ export async function collectGarbage(storeDir: string): Promise<GcReport> {
         report.tempsRemoved++;
       }
     }
+    // A pull's downloads (store-blob-sink.ts) are shared between pulls, so they belong to no
+    // staging directory: they go only while no pull runs (every pull holds a staging
+    // directory, made under the lock we hold), and a partial only when no one has it flocked.
+    if (!liveWriter) {
+      for (const name of safeList(tempDir)) {
+        if (!name.startsWith(PARTIAL_PREFIX) && !name.startsWith(COMPLETE_PREFIX)) continue;
+        if (removeUnlocked(join(tempDir, name))) report.tempsRemoved++;
+      }
+    }
     return report;
   });
+}
+
+function removeUnlocked(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    if (!tryFlock(fd, LOCK_EX, path)) return false;
+    rmSync(path, { force: true });
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function safeList(dir: string): string[] {

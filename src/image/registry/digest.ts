@@ -1,24 +1,23 @@
-// Digests as image-spec descriptor.md defines them (`algorithm:encoded`), checked before a
-// digest from a reference, a manifest or a server header becomes a URL or a file name
-// (CVE-2024-3727). Only sha256 and sha512 are fetched: they are the registered algorithms.
+// Digests in the registry client: the grammar is digest.ts's (image-spec descriptor.md,
+// sha256 and sha512 only), checked before a digest from a reference, a manifest or a server
+// header becomes a URL or a file name (CVE-2024-3727); the errors here are registry errors.
+import { digestProblem, type DigestAlgorithm } from "../digest.ts";
 import { registryError, shown } from "./registry-error.ts";
 
-export type DigestAlgorithm = "sha256" | "sha512";
-
-const GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const HEX: Record<DigestAlgorithm, RegExp> = { sha256: /^[0-9a-f]{64}$/, sha512: /^[0-9a-f]{128}$/ };
+export { digestOf, type DigestAlgorithm } from "../digest.ts";
 
 /** Throws unless `text` is a sha256/sha512 digest; `what` says where it came from. */
 export function checkDigest(text: string, what: string): string {
-  if (!GRAMMAR.test(text)) throw registryError(`${what}: ${shown(text)} is not a digest (algorithm:hex)`);
-  const [algorithm, hex] = text.split(":") as [string, string];
-  if (algorithm !== "sha256" && algorithm !== "sha512") {
-    throw registryError(`${what}: digest algorithm ${shown(algorithm)} is not supported (sha256 or sha512)`);
+  const problem = digestProblem(text);
+  if (!problem) return text;
+  switch (problem.kind) {
+    case "grammar":
+      throw registryError(`${what}: ${shown(text)} is not a digest (algorithm:hex)`);
+    case "algorithm":
+      throw registryError(`${what}: digest algorithm ${shown(problem.algorithm)} is not supported (sha256 or sha512)`);
+    case "hex":
+      throw registryError(`${what}: ${shown(text)}: ${problem.algorithm} needs ${problem.length} lowercase hex digits`);
   }
-  if (!HEX[algorithm].test(hex)) {
-    throw registryError(`${what}: ${shown(text)}: ${algorithm} needs ${algorithm === "sha256" ? 64 : 128} lowercase hex digits`);
-  }
-  return text;
 }
 
 export function digestAlgorithm(digest: string): DigestAlgorithm {
@@ -27,9 +26,3 @@ export function digestAlgorithm(digest: string): DigestAlgorithm {
 
 /** The hex part of a checked digest. */
 export const digestHex = (digest: string): string => digest.slice(digest.indexOf(":") + 1);
-
-export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): string {
-  const hasher = new Bun.CryptoHasher(algorithm);
-  hasher.update(bytes);
-  return `${algorithm}:${hasher.digest("hex")}`;
-}
