@@ -33,6 +33,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import("./commands/inspect.ts")).inspect,
   unpack: async () => (await import("./commands/unpack.ts")).unpack,
   bundle: async () => (await import("./commands/bundle.ts")).bundle,
+  login: async () => (await import("./commands/login.ts")).login,
+  logout: async () => (await import("./commands/logout.ts")).logout,
   recvtty: async () => (await import("./commands/recvtty.ts")).recvtty,
 };
 

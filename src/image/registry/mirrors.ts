@@ -130,6 +130,9 @@ function matchPrefix(config: RegistriesConfig, name: string): [string, RegistryE
   return best;
 }
 
+/** A registry's own endpoint, for requests that name no repository (`bunc login`). */
+export const registryEndpoint = (registry: string, insecure: boolean): RegistryEndpoint => endpointAt(registry, "", insecure, false);
+
 function endpointAt(location: string, rest: string, insecure: boolean, mirror: boolean): RegistryEndpoint {
   const slash = location.indexOf("/");
   const host = slash === -1 ? location : location.slice(0, slash);
