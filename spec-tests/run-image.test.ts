@@ -181,6 +181,18 @@ describe("run --image", () => {
     expect(existsSync(join(root, id))).toBe(false);
   });
 
+  test("where overlayfs cannot take the paths (a ':' in them) the rootfs is a copy, removed by delete", () => {
+    const root = join(stateRoot(), "state:root");
+    const r = run(root, "--image", "busybox:1", "--name", "copied", "--", "sh", "-c", "echo two > /x; cat /x /srv/greeting");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("two\nfrom the image\n");
+    expect(mountsUnder(root)).toEqual([]);
+    expect(readFileSync(join(root, "@image", "copied", "rootfs", "x"), "utf8")).toBe("two\n");
+    expect(existsSync(join(cacheDir, "x"))).toBe(false);
+    expect(bunc(["--root", root, "delete", "copied"]).exitCode).toBe(0);
+    expect(existsSync(join(root, "@image", "copied"))).toBe(false);
+  });
+
   test("a failing create (an unknown user) leaves no mount, dir or state", () => {
     const root = stateRoot();
     const r = run(root, "--rm", "--image", "busybox:1", "--name", "bad", "-u", "nosuch", "--", "true");
