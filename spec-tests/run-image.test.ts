@@ -109,6 +109,17 @@ describe("run --image", () => {
     expect(r.stdout).toBe("x -e\n");
   });
 
+  test("stdin is /dev/null unless -i; -t gives the process a terminal", () => {
+    const root = stateRoot();
+    const piped = (...args: string[]) => {
+      const r = Bun.spawnSync([buncPath(), "--store", store, "--root", root, "run", "--rm", ...args], { stdin: new TextEncoder().encode("from stdin\n"), stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+      return r.stdout.toString();
+    };
+    expect(piped("--image", "busybox:1", "--", "cat")).toBe("");
+    expect(piped("-i", "--image", "busybox:1", "--", "cat")).toBe("from stdin\n");
+    expect(piped("-t", "--image", "busybox:1", "--", "sh", "-c", "test -t 0 && test -t 1 && echo terminal")).toContain("terminal\r\n");
+  });
+
   test("the exit code is the container's", () => {
     const root = stateRoot();
     expect(run(root, "--rm", "--image", "busybox:1", "--", "sh", "-c", "exit 3").exitCode).toBe(3);
