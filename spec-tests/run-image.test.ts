@@ -204,6 +204,28 @@ describe("run --image", () => {
     expect(existsSync(join(root, "@image", "copied"))).toBe(false);
   });
 
+  test("gc keeps the trees of stored images and of mounted containers, removes the others", () => {
+    const root = stateRoot();
+    const own = join(root, "..", `${root.split("/").pop()}-store`);
+    try {
+      const opts = { storeDir: own };
+      expect(bunc(["import", `oci:${layout}:1`, "mine:1"], opts).exitCode).toBe(0);
+      const tree = join(own, ".bunc-rootfs", cacheDir.split("/").pop()!);
+      expect(bunc(["--root", root, "run", "--image", "mine:1", "--name", "user", "--", "true"], opts).exitCode).toBe(0);
+      expect(existsSync(tree)).toBe(true);
+      expect(bunc(["gc"], opts).stdout).not.toContain("unpacked");
+      expect(bunc(["rmi", "mine:1"], opts).exitCode).toBe(0);
+      // The kept container's overlay still has the tree as its lower layer.
+      bunc(["gc"], opts);
+      expect(existsSync(tree)).toBe(true);
+      expect(bunc(["--root", root, "delete", "user"]).exitCode).toBe(0);
+      expect(bunc(["gc"], opts).stdout).toContain("; 1 unpacked image trees");
+      expect(existsSync(tree)).toBe(false);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   test("a failing create (an unknown user) leaves no mount, dir or state", () => {
     const root = stateRoot();
     const r = run(root, "--rm", "--image", "busybox:1", "--name", "bad", "-u", "nosuch", "--", "true");

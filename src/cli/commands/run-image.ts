@@ -65,11 +65,22 @@ export async function runImage(ctx: CommandContext): Promise<number> {
 
   const store = ctx.global.store;
   const image = await openImage(ref, { store, ...(platform !== undefined && { platform: parsePlatform(platform) }) });
-  const lower = await cachedRootfs(store, image);
-  const dir = claimImageRunDir(ctx.global.root, id);
+  const cached = await cachedRootfs(store, image);
+  let dir: string;
+  let rootfs: string;
+  try {
+    dir = claimImageRunDir(ctx.global.root, id);
+    try {
+      rootfs = makeContainerRootfs(cached.tree, dir).rootfs;
+    } catch (err) {
+      removeImageRunDir(ctx.global.root, id);
+      throw err;
+    }
+  } finally {
+    cached.release();
+  }
   let devNull: number | undefined;
   try {
-    const { rootfs } = makeContainerRootfs(lower, dir);
     const user = stringOption(o, "user");
     const cwd = stringOption(o, "workdir");
     const hostname = stringOption(o, "hostname");
