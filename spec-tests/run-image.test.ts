@@ -236,6 +236,33 @@ describe("run --image", () => {
     expect(readdirSync(join(root, "@image"))).toEqual([]);
   });
 
+  test("an id in use is refused and the container that has it keeps its rootfs", () => {
+    const root = stateRoot();
+    expect(run(root, "--image", "busybox:1", "--name", "taken", "--", "true").exitCode).toBe(0);
+    const again = run(root, "--image", "busybox:1", "--name", "taken", "--", "true");
+    expect(again.exitCode).not.toBe(0);
+    expect(again.stderr).toContain('"taken" already exists');
+    expect(existsSync(join(root, "@image", "taken", "rootfs", "bin", "busybox"))).toBe(true);
+    expect(bunc(["--root", root, "delete", "taken"]).exitCode).toBe(0);
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
+  test("two runs of an image not unpacked yet, at once: both run, one tree is kept", async () => {
+    const root = stateRoot();
+    const own = join(root, "..", `${root.split("/").pop()}-store`);
+    try {
+      expect(bunc(["import", `oci:${layout}:1`, "twice:1"], { storeDir: own }).exitCode).toBe(0);
+      const procs = ["a", "b"].map((id) =>
+        Bun.spawn([buncPath(), "--store", own, "--root", root, "run", "--rm", "--image", "twice:1", "--name", id, "--", "echo", id], { stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
+      );
+      const outs = await Promise.all(procs.map(async (pr) => [await pr.exited, await new Response(pr.stdout).text()] as const));
+      expect(outs).toEqual([[0, "a\n"], [0, "b\n"]]);
+      expect(readdirSync(join(own, ".bunc-rootfs"))).toEqual([cacheDir.split("/").pop()!]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   test("bad flags are usage errors naming the flag, before anything is made", () => {
     const root = stateRoot();
     const cases: [string[], string][] = [
