@@ -226,13 +226,26 @@ describe("run --image", () => {
     }
   });
 
-  test("a failing create (an unknown user) leaves no mount, dir or state", () => {
+  test("a failing create (an unknown user, a mount the runtime refuses) leaves no mount, dir or state", () => {
     const root = stateRoot();
     const r = run(root, "--rm", "--image", "busybox:1", "--name", "bad", "-u", "nosuch", "--", "true");
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain("nosuch");
     expect(mountsUnder(root)).toEqual([]);
     expect(existsSync(join(root, "bad"))).toBe(false);
+    expect(readdirSync(join(root, "@image"))).toEqual([]);
+    // Refused by the runtime this time, not by the conversion: a file bound over a directory.
+    const file = join(root, "..", `${root.split("/").pop()}-file`);
+    writeFileSync(file, "x");
+    try {
+      const r2 = run(root, "--rm", "--image", "busybox:1", "--name", "bad2", "-v", `${file}:/bin`, "--", "true");
+      expect(r2.exitCode).not.toBe(0);
+      expect(r2.stderr).toContain("/bin");
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect(mountsUnder(root)).toEqual([]);
+    expect(existsSync(join(root, "bad2"))).toBe(false);
     expect(readdirSync(join(root, "@image"))).toEqual([]);
   });
 
