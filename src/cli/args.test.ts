@@ -478,3 +478,31 @@ describe("usageText", () => {
     expect(usageError(() => usageText("nope"))).toBe('unknown command "nope"');
   });
 });
+
+describe("run --image", () => {
+  test("the arguments after -- start at dashDash; flags after the id belong to the command", () => {
+    const r = p("run", "--image", "busybox", "-e", "A=1", "-e", "B=2", "--", "sh", "-c", "x");
+    expect(r.options.image).toBe("busybox");
+    expect(listOption(r.options, "env")).toEqual(["A=1", "B=2"]);
+    expect(r.positionals).toEqual(["sh", "-c", "x"]);
+    expect(r.dashDash).toBe(0);
+    const withId = p("run", "--image", "busybox", "c1", "ls", "-la", "--rm");
+    expect(withId.positionals).toEqual(["c1", "ls", "-la", "--rm"]);
+    expect(withId.options.rm).toBeUndefined();
+    expect(withId.dashDash).toBeUndefined();
+  });
+
+  test("without --image: exactly the id, flags after it still parsed, no image flags", () => {
+    const r = p("run", "c1", "--bundle", "/b");
+    expect(r.positionals).toEqual(["c1"]);
+    expect(r.options.bundle).toBe("/b");
+    expect(usageError(() => p("run"))).toContain("exactly 1 argument");
+    expect(usageError(() => p("run", "c1", "c2"))).toContain("exactly 1 argument");
+    expect(usageError(() => p("run", "-e", "A=1", "c1"))).toContain("--env");
+    expect(usageError(() => p("run", "--rm", "c1"))).toContain("--rm");
+  });
+
+  test("--image and --bundle together are refused", () => {
+    expect(usageError(() => p("run", "--bundle", "/b", "--image", "x", "c1"))).toContain("--bundle");
+  });
+});

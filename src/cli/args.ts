@@ -5,7 +5,7 @@
 // help and version, are also accepted after the command unless the command has its own
 // flag of that name. Short flags never combine (-dt is an unknown flag), as in runc.
 import { BuncError } from "../errors.ts";
-import { COMMANDS, GLOBAL_FLAGS, HELP_FLAG, commandSpec, type CommandSpec, type FlagSpec } from "./commands-table.ts";
+import { COMMANDS, GLOBAL_FLAGS, HELP_FLAG, IMAGE_RUN_FLAGS, commandSpec, type CommandSpec, type FlagSpec } from "./commands-table.ts";
 
 export { usageText } from "./commands-table.ts";
 
@@ -31,6 +31,8 @@ export interface ParsedArgs {
   /** Keyed by long flag name; defaults from the table are filled in. */
   options: Record<string, OptionValue>;
   positionals: string[];
+  /** Where the arguments after "--" start in positionals, when there was one. */
+  dashDash?: number;
 }
 
 const usage = (msg: string) => new BuncError("usage", msg);
@@ -156,6 +158,19 @@ function checkCommand(command: string, options: Record<string, OptionValue>, pos
     throw usage(`"exec" needs a command to run after the container id, or --process FILE`);
   }
   if (command === "help" && positionals[0] !== undefined) commandSpec(positionals[0]);
+  if (command === "run") checkRun(options, positionals);
+}
+
+// `run ID` with a bundle; `run --image REF [ID] [command...]` with its own flags.
+function checkRun(options: Record<string, OptionValue>, positionals: readonly string[]): void {
+  if (options.image === undefined) {
+    if (positionals.length !== 1) throw usage(`"run" requires exactly 1 argument (the container id), or --image`);
+    for (const flag of IMAGE_RUN_FLAGS) {
+      if (options[flag.name] !== undefined) throw usage(`flag --${flag.name} of "run" needs --image`);
+    }
+    return;
+  }
+  if (options.bundle !== undefined) throw usage(`"run" takes --image or --bundle, not both`);
 }
 
 /** The global flags before the command: their values, and where the command is. */
@@ -199,14 +214,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const table = commandTables.get(command)!;
   const values: Record<string, OptionValue> = {};
   const positionals: string[] = [];
+  let dashDash: number | undefined;
   for (i++; i < argv.length; i++) {
     const arg = argv[i]!;
     // runc looks for "--" before its stop-after-first rule, so `exec ID -- cmd` drops it.
     if (arg === "--") {
+      dashDash = positionals.length;
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (spec.stopAfterFirst && positionals.length >= 1) {
+    const stopAfterFirst = spec.stopAfterFirst || (spec.stopAfterFirstWith !== undefined && values[spec.stopAfterFirstWith] !== undefined);
+    if (stopAfterFirst && positionals.length >= 1) {
       positionals.push(...argv.slice(i));
       break;
     }
@@ -227,7 +245,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     checkCount(spec, positionals);
     checkCommand(command, options, positionals);
   }
-  return { global, command, options, positionals };
+  return { global, command, options, positionals, ...(dashDash !== undefined && { dashDash }) };
 }
 
 /**

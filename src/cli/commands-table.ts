@@ -33,6 +33,8 @@ export interface CommandSpec {
   max: number;
   /** Everything after the first argument is passed through unparsed (exec's command, ps's options). */
   stopAfterFirst?: boolean;
+  /** stopAfterFirst only when this flag was given before the first argument. */
+  stopAfterFirstWith?: string;
   flags: readonly FlagSpec[];
 }
 
@@ -125,6 +127,24 @@ const updateFlags: readonly FlagSpec[] = [
   str("pids-limit", "N", "maximum number of processes"),
   str("l3-cache-schema", "SCHEMA", "Intel RDT L3 cache schema"),
   str("mem-bw-schema", "SCHEMA", "Intel RDT memory bandwidth schema"),
+];
+
+/** The flags of `run --image`; none of them means anything without it. */
+export const IMAGE_RUN_FLAGS: readonly FlagSpec[] = [
+  str("image", "REF", "run this image (pulled if it is not in the store) instead of a bundle"),
+  str("name", "ID", "the container id (default: a generated one, printed with --detach)"),
+  bool("rm", "delete the container when its process exits (default: keep it stopped)"),
+  bool("tty", "give the process a terminal", { short: "t" }),
+  bool("interactive", "keep standard input attached (default: /dev/null)", { short: "i" }),
+  list("env", "KEY=VALUE", "set an environment variable (repeatable)", { short: "e" }),
+  str("workdir", "DIR", "working directory in the container", { short: "w" }),
+  str("user", "USER[:GROUP]", "user and group to run as, names or ids", { short: "u" }),
+  str("hostname", "NAME", "the container's hostname"),
+  list("volume", "SRC:DST[:ro]", "bind-mount the host's SRC at DST (repeatable)", { short: "v" }),
+  bool("read-only", "mount the image's root filesystem read-only"),
+  str("memory", "BYTES", "memory limit, e.g. 512m"),
+  str("pids-limit", "N", "maximum number of processes"),
+  str("platform", "OS/ARCH[/VARIANT]", "take this platform's image from an index (default: this machine's)"),
 ];
 
 const platform = str("platform", "OS/ARCH[/VARIANT]", "take this platform's image from an index (default: this machine's)");
@@ -245,18 +265,29 @@ const commandList: readonly CommandSpec[] = [
   idOnly("delete", "delete a container and what it holds", [
     bool("force", "kill the container first if it is still running", { short: "f" }),
   ]),
-  idOnly("run", "create and start a container", [
-    bundle,
-    consoleSocket,
-    pidfdSocket,
-    bool("detach", "do not wait for the container's process", { short: "d" }),
-    bool("keep", "keep the container after its process exits"),
-    pidFile,
-    bool("no-subreaper", "do not reap orphaned processes"),
-    noPivot,
-    noNewKeyring,
-    preserveFds,
-  ]),
+  {
+    name: "run",
+    summary: "create and start a container, from a bundle or (--image) from an image",
+    synopsis: `${ID}  |  --image REF [flags] [${ID}] [-- command [args...]]`,
+    argsNoun: theId,
+    min: 0,
+    max: Infinity,
+    // With --image whatever follows the id is the command, its flags included.
+    stopAfterFirstWith: "image",
+    flags: [
+      bundle,
+      consoleSocket,
+      pidfdSocket,
+      bool("detach", "do not wait for the container's process", { short: "d" }),
+      bool("keep", "keep the container after its process exits"),
+      pidFile,
+      bool("no-subreaper", "do not reap orphaned processes"),
+      noPivot,
+      noNewKeyring,
+      preserveFds,
+      ...IMAGE_RUN_FLAGS,
+    ],
+  },
   {
     name: "list",
     summary: "list containers",

@@ -15,7 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   state: async () => (await import("./commands/state.ts")).state,
   kill: async () => (await import("./commands/kill.ts")).kill,
   delete: async () => (await import("./commands/delete.ts")).del,
-  run: async () => (await import("./commands/run.ts")).run,
+  run: async () => (await import("./commands/run-image.ts")).runCommand,
   list: async () => (await import("./commands/list.ts")).list,
   spec: async () => (await import("./commands/spec.ts")).spec,
   features: async () => (await import("./commands/features.ts")).features,
@@ -75,7 +75,7 @@ export async function runCli(argv: string[]): Promise<number> {
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
     const store = new StateStore(global.root);
     const run = await load();
-    return await run({ global, options: parsed.options, positionals: parsed.positionals, store });
+    return await run({ global, options: parsed.options, positionals: parsed.positionals, dashDash: parsed.dashDash, store });
   } catch (err) {
     const msg = messageOf(err);
     const global = logConfigured ? undefined : leadingGlobalOptions(argv);

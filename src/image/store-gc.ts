@@ -1,11 +1,13 @@
-// `bunc gc`: remove the blobs no index.json entry reaches, and staging files left by
-// imports and pulls that died. Runs under the store lock, so no import commits meanwhile; a
-// staging directory whose flock can be taken has no live owner.
+// `bunc gc`: remove the blobs no index.json entry reaches, staging files left by imports
+// and pulls that died, and unpacked trees of images no longer stored (unless mounted). Runs
+// under the store lock, so no import commits meanwhile; a staging directory whose flock can
+// be taken has no live owner.
 import { closeSync, constants, openSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_EX, tryFlock } from "../../ffi/io.ts";
 import { isDigest } from "./digest.ts";
 import { COMPLETE_PREFIX, PARTIAL_PREFIX } from "./store-blob-sink.ts";
+import { pruneRootfsCache } from "./run/rootfs-cache.ts";
 import { lockDirectory } from "./store-lock.ts";
 import { reach, type Reach } from "./store-walk.ts";
 import { ImageStore, INDEX_TEMP_FILE_PREFIX, STAGING_DIR_PREFIX, TEMP_DIR } from "./store.ts";
@@ -14,15 +16,17 @@ export interface GcReport {
   blobsRemoved: number;
   bytesFreed: number;
   tempsRemoved: number;
+  /** Unpacked trees `run --image` kept (run/rootfs-cache.ts). */
+  treesRemoved: number;
 }
 
 export async function collectGarbage(storeDir: string): Promise<GcReport> {
   const store = new ImageStore(storeDir);
-  const report: GcReport = { blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0 };
+  const report: GcReport = { blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0, treesRemoved: 0 };
   if (!store.isLayout()) return report;
   return store.withLock(async () => {
     // Mark everything reachable first: an unreadable manifest stops gc before it deletes.
-    const kept: Reach = { blobs: new Map(), configs: 0 };
+    const kept: Reach = { blobs: new Map(), configs: 0, chains: new Set() };
     for (const d of store.layout.readIndex().manifests) await reach(store, d, kept);
     const blobsDir = join(storeDir, "blobs");
     for (const algorithm of safeList(blobsDir)) {
@@ -70,6 +74,7 @@ export async function collectGarbage(storeDir: string): Promise<GcReport> {
         if (removeUnlocked(join(tempDir, name))) report.tempsRemoved++;
       }
     }
+    report.treesRemoved = pruneRootfsCache(storeDir, kept.chains!);
     return report;
   });
 }

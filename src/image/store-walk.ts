@@ -4,6 +4,7 @@ import { BuncError } from "../errors.ts";
 import type { Descriptor } from "../spec/image-manifest.ts";
 import { kindOfMediaType, parseIndex, parseManifest, parseConfig } from "./documents.ts";
 import { MAX_DOCUMENT_BYTES, MAX_INDEX_DEPTH } from "./limits.ts";
+import { chainId } from "./run/chain-id.ts";
 import type { ImageStore } from "./store.ts";
 
 export interface Reach {
@@ -12,6 +13,8 @@ export interface Reach {
   /** The created time of the config, when exactly one config was reached. */
   created?: string;
   configs: number;
+  /** When given, filled with the chain ID of every config reached (rootfs-cache.ts). */
+  chains?: Set<string>;
 }
 
 /**
@@ -36,6 +39,15 @@ export async function reach(store: ImageStore, root: Descriptor, into?: Reach): 
     r.blobs.set(m.config.digest, m.config.size);
     r.configs++;
     for (const l of m.layers) r.blobs.set(l.digest, l.size);
+    if (r.chains && store.hasBlob(m.config)) {
+      try {
+        const c = parseConfig(await store.layout.readBlob(m.config, MAX_DOCUMENT_BYTES, `config ${m.config.digest}`), "config");
+        const diffIds = c.rootfs?.diff_ids ?? [];
+        if (diffIds.length > 0) r.chains.add(chainId(diffIds));
+      } catch {
+        // A config that cannot be read keeps no unpacked tree: that is only a cache.
+      }
+    }
     if (r.configs === 1 && store.hasBlob(m.config)) {
       try {
         const c = parseConfig(await store.layout.readBlob(m.config, MAX_DOCUMENT_BYTES, `config ${m.config.digest}`), "config");

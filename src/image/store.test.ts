@@ -60,7 +60,7 @@ describe("ImageStore", () => {
     const back = await openImage("x:1", { store: store.dir });
     expect(back.configDigest).toBe(img.config.descriptor.digest);
     expect(back.name).toBe("x:1");
-    expect(await collectGarbage(store.dir)).toEqual({ blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0 });
+    expect(await collectGarbage(store.dir)).toEqual({ blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0, treesRemoved: 0 });
     await store.untag(() => true);
     expect((await collectGarbage(store.dir)).blobsRemoved).toBe(3);
     expect(existsSync(join(store.dir, "oci-layout"))).toBe(true);

@@ -34,6 +34,8 @@ import { admitUserNamespaceRoot } from "./console-receiver.ts";
 export interface CreateRequest {
   id: string;
   bundle: string;
+  /** The process's stdin, stdout and stderr as fds of bunc's, when not bunc's own 0, 1, 2. */
+  stdio?: readonly [number, number, number];
   pidFile?: string;
   consoleSocket?: string;
   /**
@@ -108,7 +110,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     keepAcrossExec(req.preserveFds);
     const stageFd = 3 + req.preserveFds;
     const stdio = [
-      "inherit", "inherit", "inherit",
+      ...(req.stdio ?? ["inherit", "inherit", "inherit"]),
       ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i),
       stageSock, fifoFd, exeFd,
     ] as const;

@@ -5,6 +5,8 @@ export interface CommandContext {
   global: GlobalOptions;
   options: Record<string, OptionValue>;
   positionals: string[];
+  /** Where the arguments after "--" start in positionals, when there was one. */
+  dashDash?: number;
   store: StateStore;
 }
 

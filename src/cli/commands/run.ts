@@ -5,13 +5,13 @@
 import { boolOption, stringOption } from "../args.ts";
 import { childExitCode } from "../../runtime/child-exit.ts";
 import { openConsoleReceiver, type ConsoleReceiver } from "../../runtime/console-receiver.ts";
-import { createContainer } from "../../runtime/create.ts";
+import { createContainer, type CreateRequest } from "../../runtime/create.ts";
 import type { TerminalProxy } from "../../runtime/terminal-proxy.ts";
 import { createRequest } from "./create.ts";
 import type { CommandContext } from "./context.ts";
 import { forwardSignals } from "./forward-signals.ts";
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext, extra: Partial<CreateRequest> = {}): Promise<number> {
   const detach = boolOption(ctx.options, "detach");
   const id = ctx.positionals[0]!;
   // Loaded while create waits for the init, not before it is spawned.
@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const ownConsoleSocket = detach || stringOption(ctx.options, "console-socket") ? undefined : () => (receiver ??= openConsoleReceiver()).path;
   let proxy: TerminalProxy | undefined;
   try {
-    const { record, child } = await createContainer(ctx.store, { ...createRequest(ctx, !detach), ownConsoleSocket });
+    const { record, child } = await createContainer(ctx.store, { ...createRequest(ctx, !detach), ...extra, ownConsoleSocket });
     const { deleteContainer, startContainer } = await lifecycle;
     const opened = receiver as ConsoleReceiver | undefined;
     const terminal = opened !== undefined && record.config.process?.terminal === true;
