@@ -274,9 +274,21 @@ describe("TarReader", () => {
   });
 
   test("an old-style directory (flag NUL, name ending in /) and unknown types", () => {
-    const got = read(Buffer.concat([header({ name: "old/", type: "\0", magic: "v7" }), header({ name: "vol", type: "V", size: 5 }), body("label"), END]));
+    const pax = paxBody([["path", "paxdir/"]]);
+    const got = read(
+      Buffer.concat([
+        header({ name: "old/", type: "\0", magic: "v7" }),
+        header({ name: "x", type: "x", size: pax.length }),
+        body(pax),
+        header({ name: "short" }),
+        header({ name: "vol", type: "V", size: 5 }),
+        body("label"),
+        END,
+      ]),
+    );
     expect(got.map((g) => [g.header.name, g.header.type, g.header.typeflag])).toEqual([
       ["old/", "directory", ""],
+      ["paxdir/", "directory", "0"],
       ["vol", "other", "V"],
     ]);
   });

@@ -311,8 +311,7 @@ export class TarReader {
     let name = this.longName ?? str(b, at, 100);
     if (this.longName === undefined && posix && b[at + 345] !== 0) name = `${str(b, at + 345, 155)}/${name}`;
     let linkname = this.longLink ?? str(b, at + 157, 100);
-    let type = TYPES[flag] ?? "other";
-    if (flag === 0 && name.endsWith("/")) type = "directory"; // pre-POSIX directories
+    const type = TYPES[flag] ?? "other";
     if (flag === 0x53 /* S */) throw new TarFormatError(`entry "${name}": sparse files are not supported`);
     if (flag === 0x4d /* M */) throw new TarFormatError(`entry "${name}": multi-volume archives are not supported`);
     const header: TarHeader = {
@@ -342,7 +341,9 @@ export class TarReader {
     if (!Number.isFinite(header.mtime)) header.mtime = 0;
     if (!Number.isFinite(header.devmajor) || !Number.isFinite(header.devminor)) throw new TarFormatError(`entry "${name}": invalid device number field`);
 
-    const dataSize = HEADER_ONLY.has(type) ? 0 : header.size;
+    // Old tars wrote directories as regular entries whose name ends in "/".
+    if ((flag === 0 || flag === 0x30) && name.endsWith("/")) header.type = "directory";
+    const dataSize = HEADER_ONLY.has(header.type) ? 0 : header.size;
     header.size = dataSize;
     this.deliver = this.sink.entry(header);
     this.remaining = dataSize;
