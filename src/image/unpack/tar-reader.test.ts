@@ -252,6 +252,12 @@ describe("TarReader", () => {
     expect(readError(Buffer.concat([header({ name: "x", type: "x", size: 64 * 1024 * 1024 }), END])).message).toMatch(/larger than/);
   });
 
+  test("ids that are not numbers are refused naming the entry", () => {
+    const pax = paxBody([["uid", "root"]]);
+    expect(readError(Buffer.concat([header({ name: "x", type: "x", size: pax.length }), body(pax), header({ name: "f" }), END])).message).toMatch(/entry "f": PAX uid "root" is not a number/);
+    expect(readError(Buffer.concat([header({ name: "g", uid: Buffer.from("12x4567\0") }), END])).message).toMatch(/entry "g": invalid uid or gid field/);
+  });
+
   test("sparse files are refused by name, as a GNU type or as PAX records", () => {
     expect(readError(Buffer.concat([header({ name: "sparse", type: "S", magic: "gnu" }), END])).message).toMatch(/entry "sparse": sparse files are not supported/);
     const pax = paxBody([["GNU.sparse.major", "1"]]);
@@ -311,7 +317,7 @@ describe("TarReader", () => {
     expect(readError(full.subarray(0, 700)).message).toMatch(/Unexpected end of data inside a header at byte 512 \(after entry "first"\)/);
     expect(readError(full.subarray(0, full.length - 512)).message).toMatch(/end-of-archive marker is incomplete/);
     const pax = paxBody([["path", "p"]]);
-    expect(readError(Buffer.concat([header({ name: "x", type: "x", size: pax.length }), body(pax)])).message).toMatch(/Unexpected end of data/);
+    expect(readError(Buffer.concat([header({ name: "x", type: "x", size: pax.length }), body(pax)])).message).toMatch(/Unexpected end of data after a PAX or GNU long-name header, before its entry/);
   });
 
   test("a lone zero block between entries is refused", () => {

@@ -193,11 +193,6 @@ export class TarReader {
 
   constructor(private readonly sink: TarSink) {}
 
-  /** The last entry's name, for messages about what follows it. */
-  get lastEntry(): string {
-    return this.lastName;
-  }
-
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     let pos = 0;
@@ -260,6 +255,7 @@ export class TarReader {
       case State.Header:
         if (this.headerFill === 0 && this.offset === 0) return; // an empty layer
         if (this.headerFill === 0 && this.entryComplete) return; // no end-of-archive marker
+        if (this.headerFill === 0) throw new TarFormatError(`Unexpected end of data after a PAX or GNU long-name header, before its entry${this.after()}`);
         break;
       case State.Pad:
         if (this.entryComplete) return; // the last entry's data without its padding
@@ -338,6 +334,7 @@ export class TarReader {
     linkname = header.linkname;
     this.lastName = name;
     if (!Number.isFinite(header.mode)) throw new TarFormatError(`entry "${name}": invalid mode field`);
+    if (!Number.isFinite(header.uid) || !Number.isFinite(header.gid)) throw new TarFormatError(`entry "${name}": invalid uid or gid field`);
     if (!Number.isFinite(header.mtime)) header.mtime = 0;
     if (!Number.isFinite(header.devmajor) || !Number.isFinite(header.devminor)) throw new TarFormatError(`entry "${name}": invalid device number field`);
 
@@ -376,8 +373,9 @@ export class TarReader {
         }
         case "uid":
         case "gid":
-          // Checked by the caller, which names the field: NaN when not a number.
-          header[key] = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+          // The range is the caller's to check.
+          if (!/^\d+$/.test(value)) throw new TarFormatError(`entry "${header.name}": PAX ${key} ${JSON.stringify(value)} is not a number`);
+          header[key] = Number(value);
           break;
         case "mtime": {
           const t = Number(value);
