@@ -279,14 +279,15 @@ describe("TarReader", () => {
     expect(readError(Buffer.alloc(4096, 0x41)).message).toMatch(/Invalid tar header at byte 0/);
   });
 
-  test("an old-style directory (flag NUL, name ending in /) and unknown types", () => {
+  test("an old-style directory (flag NUL, name ending in /; not flag 0) and unknown types", () => {
     const pax = paxBody([["path", "paxdir/"]]);
     const got = read(
       Buffer.concat([
         header({ name: "old/", type: "\0", magic: "v7" }),
         header({ name: "x", type: "x", size: pax.length }),
         body(pax),
-        header({ name: "short" }),
+        header({ name: "short", type: "\0" }),
+        header({ name: "file/", type: "0" }),
         header({ name: "vol", type: "V", size: 5 }),
         body("label"),
         END,
@@ -294,7 +295,8 @@ describe("TarReader", () => {
     );
     expect(got.map((g) => [g.header.name, g.header.type, g.header.typeflag])).toEqual([
       ["old/", "directory", ""],
-      ["paxdir/", "directory", "0"],
+      ["paxdir/", "directory", ""],
+      ["file/", "file", "0"],
       ["vol", "other", "V"],
     ]);
   });

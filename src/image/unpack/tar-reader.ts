@@ -338,9 +338,10 @@ export class TarReader {
     if (!Number.isFinite(header.mtime)) header.mtime = 0;
     if (!Number.isFinite(header.devmajor) || !Number.isFinite(header.devminor)) throw new TarFormatError(`entry "${name}": invalid device number field`);
 
-    // Old tars wrote directories as regular entries whose name ends in "/".
-    if ((flag === 0 || flag === 0x30) && name.endsWith("/")) header.type = "directory";
-    const dataSize = HEADER_ONLY.has(header.type) ? 0 : header.size;
+    // Pre-POSIX tars wrote directories with the NUL flag and a name ending in "/" (as Go's
+    // archive/tar reads them; a "0" entry so named stays a file). Its size still counts.
+    if (flag === 0 && name.endsWith("/")) header.type = "directory";
+    const dataSize = HEADER_ONLY.has(type) ? 0 : header.size;
     header.size = dataSize;
     this.deliver = this.sink.entry(header);
     this.remaining = dataSize;
