@@ -21,6 +21,10 @@ interface CachedDir {
 
 export class DirCache {
   private readonly dirs = new Map<string, CachedDir>();
+  // The directory looked up last: entries come grouped by directory, so most lookups are
+  // for it again and need not reorder the LRU map. Cleared whenever an entry leaves the map.
+  private lastKey: string | undefined;
+  private lastFd = -1;
 
   constructor(
     readonly rootFd: number,
@@ -34,10 +38,13 @@ export class DirCache {
    */
   open(key: string, create: boolean): number | undefined {
     if (key === "") return this.rootFd;
+    if (key === this.lastKey) return this.lastFd;
     const hit = this.dirs.get(key);
     if (hit) {
       this.dirs.delete(key); // most recently used goes last
       this.dirs.set(key, hit);
+      this.lastKey = key;
+      this.lastFd = hit.fd;
       return hit.fd;
     }
     let viaSymlink = false;
@@ -58,6 +65,7 @@ export class DirCache {
 
   /** Keep an fd the caller just opened for directory `key`; the cache owns it from now on. */
   remember(key: string, fd: number, viaSymlink: boolean): void {
+    this.lastKey = undefined;
     const old = this.dirs.get(key);
     if (old) {
       this.dirs.delete(key);
@@ -80,6 +88,7 @@ export class DirCache {
    * Its parent stays open: the caller is acting in it.
    */
   invalidate(key: string): void {
+    this.lastKey = undefined;
     const below = key + "/";
     const parent = key.slice(0, Math.max(0, key.lastIndexOf("/")));
     for (const [k, v] of this.dirs) {
@@ -92,6 +101,7 @@ export class DirCache {
   }
 
   close(): void {
+    this.lastKey = undefined;
     for (const v of this.dirs.values()) closeFd(v.fd);
     this.dirs.clear();
   }

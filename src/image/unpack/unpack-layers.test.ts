@@ -162,6 +162,19 @@ describe("entry types and metadata", () => {
     expect([mt("d"), mt("d/f"), mt("d/l"), mt("d/e")]).toEqual([1_000_000, 2_000_000, 3_000_000, 4_000_000]);
   });
 
+  test("times before 1970, after 2038 and with fractions from PAX records", async () => {
+    fresh();
+    await unpack([
+      file("old", "x", { pax: { mtime: "-1000000" } } as never),
+      file("late", "x", { pax: { mtime: "5000000000" } } as never),
+      file("fine", "x", { pax: { mtime: "1700000000.25", atime: "1600000000.5" } } as never),
+    ]);
+    const st = (p: string) => lstatSync(box.path(p), { bigint: true });
+    expect(st("old").mtimeNs).toBe(-1_000_000_000_000_000n);
+    expect(st("late").mtimeNs).toBe(5_000_000_000_000_000_000n);
+    expect([st("fine").mtimeNs, st("fine").atimeNs]).toEqual([1_700_000_000_250_000_000n, 1_600_000_000_500_000_000n]);
+  });
+
   test("xattrs: user and security.capability are set, security.selinux is dropped", async () => {
     fresh();
     const src = `${box.dir}/src`;

@@ -144,6 +144,6 @@ function layerError(layer: LayerInput, err: unknown): BuncError {
     const prefix = `layer ${layer.digest}`;
     return message.startsWith(prefix) ? err : new BuncError(err.code === "layer" ? "layer" : err.code, `${prefix}: ${message}`, err.errno);
   }
-  // tar-stream's own errors: a header that does not parse, data that ends mid-entry.
+  // Anything else is unexpected here: reported as a tar stream that could not be read.
   return new BuncError("layer", `layer ${layer.digest}: not a valid tar stream: ${message}`);
 }
