@@ -3,6 +3,7 @@
 import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
+import { ensurePrivateDir, privateTmpDir } from "../runtime/rootless.ts";
 import { leadingGlobalOptions, parseArgs, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
 import { configureLog, log } from "../log.ts";
@@ -70,6 +71,8 @@ export async function runCli(argv: string[]): Promise<number> {
     const load = COMMANDS[parsed.command];
     if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
+    // The per-user fallback under /tmp must be ours alone before any state goes in it.
+    if (global.root === privateTmpDir(process.geteuid!())) ensurePrivateDir(global.root);
     const store = new StateStore(global.root);
     const run = await load();
     return await run({ global, options: parsed.options, positionals: parsed.positionals, store });

@@ -45,6 +45,8 @@ export interface CreateRequest {
   noNewKeyring: boolean;
   /** `run` in the foreground: the returned child's exit is the container's exit. */
   foreground: boolean;
+  /** Rootless: cgroups only where delegated to the caller (runtime/container-cgroup.ts). */
+  rootless?: boolean;
 }
 
 export interface Created {
@@ -90,6 +92,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   let config: Spec | undefined;
   let setup: Setup | undefined;
   let cgroup: CgroupRecord | undefined;
+  let setgroupsAllowed = true;
   try {
     const fifoPath = join(dir, EXEC_FIFO);
     mkfifo(fifoPath, 0o622);
@@ -140,7 +143,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       send(cliSock, plan as never);
       expect(cliSock, "userns-ready", "nsinit to enter the user namespace", STAGE_TIMEOUT_MS);
       if (!entries.find((e) => e.type === "user")?.path) {
-        setup.writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
+        setgroupsAllowed = setup.writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
       }
       send(cliSock, { type: "maps-written" });
       initPid = Number(expect(cliSock, "init-pid", "nsinit to start the init", STAGE_TIMEOUT_MS).pid);
@@ -153,7 +156,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     // The init sets up the container while its cgroup is made, limited and joined; it waits
     // for {placed} before anything the cgroup governs: its cgroup namespace, cgroup mounts,
     // hooks, the process.
-    cgroup = setup.planContainerCgroup(config, req.id);
+    cgroup = setup.planContainerCgroup(config, req.id, req.rootless ?? false);
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -165,10 +168,10 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       preserveFds: req.preserveFds,
       fifoFd: stageFd + 1,
       userns,
-      setgroupsAllowed: true,
+      setgroupsAllowed,
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
-      cgroupDirs: cgroup.dirs,
+      cgroupDirs: cgroup?.dirs,
       consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
       placedLater: true,
       hostPid: initPid,
@@ -177,10 +180,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     if (userns && consoleSocket !== undefined && consoleSocket === req.ownConsoleSocket) admitUserNamespaceRoot(consoleSocket, initPid);
     send(cliSock, plan as never);
     try {
-      setup.createCgroup(cgroup);
-      setup.applyResources(cgroup, config.linux?.resources ?? {});
-      await warm;
-      await setup.addProcess(cgroup, initPid);
+      if (cgroup) {
+        setup.createCgroup(cgroup);
+        setup.applyResources(cgroup, config.linux?.resources ?? {});
+        await warm;
+        await setup.addProcess(cgroup, initPid);
+      }
       send(cliSock, { type: "placed" });
     } catch (err) {
       // The init may have failed first: its own word, if it sent one, is the better error.
