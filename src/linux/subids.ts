@@ -1,7 +1,6 @@
 // /etc/subuid and /etc/subgid: the host id ranges each user may map into a user namespace
 // through newuidmap/newgidmap. A line is `user:first:count`, the user by name or number.
 import { readFileSync } from "node:fs";
-import { userInfo } from "node:os";
 import type { IdMapping } from "./user-namespace.ts";
 
 export const SUBUID_FILE = "/etc/subuid";
@@ -42,11 +41,19 @@ export function missingSubIdRanges(maps: IdMapping[], own: number, ranges: SubId
   });
 }
 
-export function userName(uid: number): string | undefined {
+/** The caller's login name, from /etc/passwd (bun's userInfo() may answer "unknown"), or from USER/LOGNAME for users only NSS knows. */
+export function userName(uid: number, passwd = readPasswd()): string | undefined {
+  for (const line of passwd.split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name && id === String(uid)) return name;
+  }
+  return undefined;
+}
+
+function readPasswd(): string {
   try {
-    const info = userInfo();
-    return info.uid === uid ? info.username : undefined;
+    return readFileSync("/etc/passwd", "utf8");
   } catch {
-    return undefined;
+    return "";
   }
 }

@@ -4,7 +4,7 @@
 // nothing behind.
 import type { Subprocess } from "bun";
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
-import { userInfo } from "node:os";
+import { userName } from "../linux/subids.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
@@ -268,11 +268,8 @@ function rootfsOf(bundle: string, text: string): string {
 }
 
 function ownerName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.geteuid?.() ?? "");
-  }
+  const uid = process.geteuid?.() ?? 0;
+  return userName(uid) ?? String(uid);
 }
 
 /** Write the pid file atomically, as runc does (tmp file + rename). */

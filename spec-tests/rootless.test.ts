@@ -1,0 +1,184 @@
+// Rootless bunc: a user without root runs the runc-style lifecycle, exec and run as itself,
+// with `bunc spec --rootless`'s config on a busybox bundle it owns. The user, its sub-id
+// ranges and everything it made are created here and removed after, passed or failed.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createTestUser, type TestUser } from "./support/rootless-user.ts";
+
+let user: TestUser;
+let n = 0;
+const id = () => `rl-${process.pid}-${++n}`;
+const stateDir = () => join(user.runtimeDir, "bunc");
+const listed = () => {
+  const r = user.bunc(["list", "--format", "json"]);
+  expect(r.stderr).toBe("");
+  return JSON.parse(r.stdout || "[]") as { id: string }[];
+};
+const stateOf = (cid: string) => JSON.parse(user.bunc(["state", cid]).stdout) as { status: string; pid: number };
+// A sub-id range of its own for this test process, away from useradd's defaults.
+const subStart = 1_000_000 + (process.pid % 1000) * 65536;
+
+beforeAll(() => {
+  user = createTestUser();
+});
+afterAll(() => user?.remove());
+
+describe("bunc spec --rootless", () => {
+  test("maps the caller to root, drops the network namespace, binds sysfs, no cgroup mount or resources", () => {
+    const bundle = user.makeBundle();
+    const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    const types = config.linux.namespaces.map((ns: { type: string }) => ns.type);
+    expect(types).toContain("user");
+    expect(types).not.toContain("network");
+    expect(config.linux.uidMappings).toEqual([{ containerID: 0, hostID: user.uid, size: 1 }]);
+    expect(config.linux.gidMappings).toEqual([{ containerID: 0, hostID: user.gid, size: 1 }]);
+    const sys = config.mounts.find((m: { destination: string }) => m.destination === "/sys");
+    expect(sys.options).toContain("rbind");
+    expect(config.mounts.some((m: { destination: string }) => m.destination === "/sys/fs/cgroup")).toBe(false);
+    expect(config.linux.resources).toBeUndefined();
+  });
+});
+
+describe("as a user without root, with only its own id mapped", () => {
+  test("run: the process is root in its user namespace; state under $XDG_RUNTIME_DIR/bunc, gone after", () => {
+    const bundle = user.makeBundle((c) => (c.process.args = ["sh", "-c", "id -u; cat /proc/self/uid_map; touch /sys/x 2>/dev/null || echo sys-ro"]));
+    const r = user.bunc(["run", id()], { cwd: bundle });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const [uid, map, sys] = r.stdout.trim().split("\n");
+    expect(uid).toBe("0");
+    expect(map!.trim().split(/\s+/)).toEqual(["0", String(user.uid), "1"]);
+    expect(sys).toBe("sys-ro");
+    expect(statSync(stateDir()).uid).toBe(user.uid);
+    expect(readdirSync(stateDir()).filter((e) => e.startsWith("rl-"))).toEqual([]);
+  });
+
+  test("create, start, state, exec, ps, kill, delete", () => {
+    const bundle = user.makeBundle((c) => (c.process.args = ["sleep", "300"]));
+    const cid = id();
+    try {
+      expect(user.bunc(["create", "--bundle", bundle, cid]).stderr).toBe("");
+      expect(stateOf(cid).status).toBe("created");
+      expect(user.bunc(["start", cid]).exitCode).toBe(0);
+      const running = stateOf(cid);
+      expect(running.status).toBe("running");
+      // The container's init is the user's process on the host.
+      expect(statSync(`/proc/${running.pid}`).uid).toBe(user.uid);
+
+      const e = user.bunc(["exec", cid, "sh", "-c", "id -u; echo $$; hostname"]);
+      expect(e.stderr).toBe("");
+      expect(e.exitCode).toBe(0);
+      const [uid, pid, hostname] = e.stdout.trim().split("\n");
+      expect(uid).toBe("0");
+      // In the container's pid namespace: not the host's pid.
+      expect(Number(pid)).toBeLessThan(10);
+      expect(hostname).toBe("bunc");
+      expect(user.bunc(["exec", cid, "sh", "-c", "exit 7"]).exitCode).toBe(7);
+
+      const ps = user.bunc(["ps", "--format", "json", cid]);
+      expect(JSON.parse(ps.stdout)).toContain(running.pid);
+      expect(listed().map((c) => c.id)).toEqual([cid]);
+
+      expect(user.bunc(["kill", cid, "KILL"]).exitCode).toBe(0);
+      for (let i = 0; i < 100 && stateOf(cid).status !== "stopped"; i++) Bun.sleepSync(20);
+      expect(stateOf(cid).status).toBe("stopped");
+      expect(user.bunc(["delete", cid]).exitCode).toBe(0);
+      expect(listed()).toEqual([]);
+    } finally {
+      user.bunc(["delete", "--force", cid]);
+    }
+  });
+
+  test("resources on a host without delegated cgroups are skipped with one warning", () => {
+    const bundle = user.makeBundle((c) => {
+      c.process.args = ["true"];
+      c.linux.resources = { memory: { limit: 64 << 20 }, pids: { limit: 100 } };
+    });
+    const r = user.bunc(["run", id()], { cwd: bundle });
+    expect(r.exitCode).toBe(0);
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("linux.resources: skipped, rootless"));
+    expect(warnings).toHaveLength(1);
+  });
+
+  test("--rootless false makes cgroups mandatory again: create fails naming the cgroup, leaves nothing", () => {
+    const bundle = user.makeBundle((c) => (c.process.args = ["true"]));
+    const r = user.bunc(["--rootless", "false", "run", id()], { cwd: bundle });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/cgroup/);
+    expect(listed()).toEqual([]);
+  });
+
+  test("without XDG_RUNTIME_DIR the state goes to a private /tmp/bunc-<uid>, refused when another user made it", () => {
+    const tmpState = `/tmp/bunc-${user.uid}`;
+    try {
+      const bundle = user.makeBundle((c) => (c.process.args = ["true"]));
+      const r = user.bunc(["run", id()], { cwd: bundle, env: { XDG_RUNTIME_DIR: "" } });
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      const st = statSync(tmpState);
+      expect(st.uid).toBe(user.uid);
+      expect(st.mode & 0o777).toBe(0o700);
+      rmSync(tmpState, { recursive: true });
+
+      // Squatted by root (standing in for another user): bunc will not put state there.
+      mkdirSync(tmpState, { mode: 0o777 });
+      const refused = user.bunc(["list"], { env: { XDG_RUNTIME_DIR: "" } });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain(`${tmpState}: belongs to uid 0`);
+    } finally {
+      rmSync(tmpState, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("as a user with /etc/subuid and /etc/subgid ranges", () => {
+  const wide = (c: Record<string, any>) => {
+    c.linux.uidMappings = [
+      { containerID: 0, hostID: user.uid, size: 1 },
+      { containerID: 1, hostID: subStart, size: 65536 },
+    ];
+    c.linux.gidMappings = [
+      { containerID: 0, hostID: user.gid, size: 1 },
+      { containerID: 1, hostID: subStart, size: 65536 },
+    ];
+  };
+
+  test("newuidmap/newgidmap map the range; a process runs as a mapped non-root user", () => {
+    user.setSubIds(subStart, 65536);
+    try {
+      const bundle = user.makeBundle((c) => {
+        wide(c);
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.args = ["sh", "-c", "id -u; id -g; cat /proc/self/uid_map"];
+      });
+      const cid = id();
+      const r = user.bunc(["run", cid], { cwd: bundle });
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines.slice(0, 2)).toEqual(["1000", "1000"]);
+      expect(lines.slice(2).map((l) => l.trim().split(/\s+/))).toEqual([
+        ["0", String(user.uid), "1"],
+        ["1", String(subStart), "65536"],
+      ]);
+    } finally {
+      user.clearSubIds();
+    }
+  });
+
+  test("a range missing from /etc/subuid: the error names the file, the user and the range; nothing is left", () => {
+    user.clearSubIds();
+    const bundle = user.makeBundle((c) => {
+      wide(c);
+      c.process.args = ["true"];
+    });
+    const r = user.bunc(["run", id()], { cwd: bundle });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("/etc/subuid");
+    expect(r.stderr).toContain(user.name);
+    expect(r.stderr).toContain(`${subStart}-${subStart + 65535}`);
+    expect(listed()).toEqual([]);
+    expect(existsSync(stateDir()) ? readdirSync(stateDir()).filter((e) => e.startsWith("rl-")) : []).toEqual([]);
+  });
+});
