@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { buncPath } from "./support/bunc.ts";
 import { createTestUser, type TestUser } from "./support/rootless-user.ts";
 
 let user: TestUser;
@@ -180,5 +181,59 @@ describe("as a user with /etc/subuid and /etc/subgid ranges", () => {
     expect(r.stderr).toContain(`${subStart}-${subStart + 65535}`);
     expect(listed()).toEqual([]);
     expect(existsSync(stateDir()) ? readdirSync(stateDir()).filter((e) => e.startsWith("rl-")) : []).toEqual([]);
+  });
+});
+
+describe("bunc doctor", () => {
+  type Finding = { check: string; ok: boolean; detail: string; fix: string; required: boolean };
+  const byCheck = (findings: Finding[]) => new Map(findings.map((f) => [f.check, f]));
+
+  test("as root on this machine: every required check passes, each finding has its fields", () => {
+    const r = Bun.spawnSync({ cmd: [buncPath(), "doctor", "--format", "json"], stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    const findings = JSON.parse(r.stdout.toString()) as Finding[];
+    for (const f of findings) {
+      expect(Object.keys(f).sort()).toEqual(["check", "detail", "fix", "ok", "required"]);
+      expect(f.fix === "").toBe(f.ok);
+    }
+    const checks = byCheck(findings);
+    for (const name of ["user namespaces", "openat2", "open_tree/mount_setattr"]) expect(checks.get(name)?.ok).toBe(true);
+    // Sub-id ranges are a rootless matter.
+    expect(checks.has("/etc/subuid range")).toBe(false);
+  });
+
+  test("as the user with a range: the range, the helpers and the binary are found; cgroups on this host are not delegated", () => {
+    user.setSubIds(subStart, 65536);
+    try {
+      const r = user.bunc(["doctor", "--format", "json"]);
+      expect(r.exitCode).toBe(0);
+      const checks = byCheck(JSON.parse(r.stdout) as Finding[]);
+      expect(checks.get("/etc/subuid range")).toMatchObject({ ok: true, detail: expect.stringContaining(`${subStart}-${subStart + 65535}`) });
+      expect(checks.get("/etc/subgid range")?.ok).toBe(true);
+      expect(checks.get("newuidmap")?.ok).toBe(true);
+      expect(checks.get("newgidmap")?.ok).toBe(true);
+      expect(checks.get("runtime binary (rootless)")?.ok).toBe(true);
+      const cgroups = checks.get("cgroups (rootless)")!;
+      // Whatever the layout, the finding says what rootless resources get, and a fix if none.
+      if (!cgroups.ok) expect(cgroups.fix).toContain("Delegate=yes");
+    } finally {
+      user.clearSubIds();
+    }
+  });
+
+  test("as the user without a range: the finding names the file and the user, the fix gives a range", () => {
+    user.clearSubIds();
+    const r = user.bunc(["doctor", "--format", "json"]);
+    // Missing ranges limit what runs; they do not stop rootless containers.
+    expect(r.exitCode).toBe(0);
+    const sub = byCheck(JSON.parse(r.stdout) as Finding[]).get("/etc/subuid range")!;
+    expect(sub.ok).toBe(false);
+    expect(sub.required).toBe(false);
+    expect(sub.detail).toContain(`no line for ${user.name} in /etc/subuid`);
+    expect(sub.fix).toContain(`usermod --add-subuids 100000-165535 ${user.name}`);
+    const text = user.bunc(["doctor"]);
+    expect(text.stdout).toContain("warn  /etc/subuid range");
+    expect(text.stdout).toContain("fix: as root: usermod --add-subuids");
   });
 });

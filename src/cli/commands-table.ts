@@ -240,6 +240,15 @@ const commandList: readonly CommandSpec[] = [
   },
   { name: "features", summary: "print what bunc supports as JSON", synopsis: "", argsNoun: "none", min: 0, max: 0, flags: [] },
   {
+    name: "doctor",
+    summary: "check this host for what bunc needs, rootless or not, and say how to fix what is missing",
+    synopsis: "",
+    argsNoun: "none",
+    min: 0,
+    max: 0,
+    flags: [format],
+  },
+  {
     name: "ps",
     summary: "list the processes in a container",
     synopsis: `${ID} [ps options...]`,

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   list: async () => (await import("./commands/list.ts")).list,
   spec: async () => (await import("./commands/spec.ts")).spec,
   features: async () => (await import("./commands/features.ts")).features,
+  doctor: async () => (await import("./commands/doctor.ts")).doctor,
   pause: async () => (await import("./commands/pause.ts")).pause,
   resume: async () => (await import("./commands/resume.ts")).resume,
   ps: async () => (await import("./commands/ps.ts")).ps,
