@@ -2,10 +2,13 @@
 // with `bunc spec --rootless`'s config on a busybox bundle it owns. The user, its sub-id
 // ranges and everything it made are created here and removed after, passed or failed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { buncPath } from "./support/bunc.ts";
 import { createTestUser, type TestUser } from "./support/rootless-user.ts";
+import { OCI_CONFIG, OCI_MANIFEST, sha256, writeLayout } from "./support/images.ts";
+import { tarOf } from "../src/image/unpack/test-layers.ts";
+import { lgetxattr } from "../ffi/fs-at.ts";
 
 let user: TestUser;
 let n = 0;
@@ -235,5 +238,56 @@ describe("bunc doctor", () => {
     const text = user.bunc(["doctor"]);
     expect(text.stdout).toContain("warn  /etc/subuid range");
     expect(text.stdout).toContain("fix: as root: usermod --add-subuids");
+  });
+});
+
+describe("unpack as a user without root", () => {
+  // One layer with files of several owners, a read-only directory with a file in it, and a
+  // symlink (which can carry no user xattr).
+  async function layout(): Promise<string> {
+    const layer = await tarOf([
+      { name: "etc", type: "directory" },
+      { name: "etc/app.conf", content: "a\n", uid: 1000, gid: 1000 },
+      { name: "home/svc", type: "directory", uid: 2000, gid: 3000 },
+      { name: "home/svc/data", content: "d\n", uid: 2000, gid: 3000 },
+      { name: "big", content: "b\n", uid: 165535, gid: 165534 },
+      { name: "mine", content: "r\n" },
+      { name: "ro", type: "directory", mode: 0o555 },
+      { name: "ro/inside", content: "i\n" },
+      { name: "link", type: "symlink", linkname: "etc/app.conf", uid: 1000, gid: 1000 },
+    ]);
+    const blob = (mediaType: string, bytes: Uint8Array) => ({ bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length } });
+    const layerBlob = blob("application/vnd.oci.image.layer.v1.tar", layer);
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const config = blob(OCI_CONFIG, json({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [sha256(layer)] } }));
+    const manifest = blob(OCI_MANIFEST, json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: config.descriptor, layers: [layerBlob.descriptor] }));
+    const dir = join(user.dir, `layout-${++n}`);
+    writeLayout(dir, [{ descriptor: manifest.descriptor, name: "v1" }], [manifest, config, layerBlob]);
+    Bun.spawnSync(["chown", "-R", `${user.uid}:${user.gid}`, dir]);
+    return dir;
+  }
+  const xattr = (path: string) => {
+    const v = lgetxattr(path, "user.rootlesscontainers");
+    return typeof v === "number" ? v : [...v];
+  };
+  const ENODATA = -61;
+
+  test("owners go to user.rootlesscontainers, one warning names the highest ids, read-only directories unpack", async () => {
+    const dest = join(user.dir, `rootfs-${++n}`);
+    const r = user.bunc(["unpack", `oci:${await layout()}:v1`, dest]);
+    expect(r.exitCode).toBe(0);
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("not running as root"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("uids up to 165535 and gids up to 165534");
+    expect(warnings[0]).toContain("4 owner(s) kept in the user.rootlesscontainers xattr");
+    expect(warnings[0]).toContain("1 owner(s) could not be kept");
+    for (const f of ["etc/app.conf", "home/svc/data", "mine", "ro/inside"]) expect(statSync(join(dest, f)).uid).toBe(user.uid);
+    // protobuf Resource{uid: 1000, gid: 1000}: field 1 and 2 varints.
+    expect(xattr(join(dest, "etc/app.conf"))).toEqual([0x08, 0xe8, 0x07, 0x10, 0xe8, 0x07]);
+    expect(xattr(join(dest, "home/svc"))).toEqual([0x08, 0xd0, 0x0f, 0x10, 0xb8, 0x17]);
+    expect(xattr(join(dest, "mine"))).toBe(ENODATA);
+    expect(lstatSync(join(dest, "link")).isSymbolicLink()).toBe(true);
+    expect(statSync(join(dest, "ro")).mode & 0o777).toBe(0o555);
+    expect(readFileSync(join(dest, "ro/inside"), "utf8")).toBe("i\n");
   });
 });
