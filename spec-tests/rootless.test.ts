@@ -2,13 +2,14 @@
 // with `bunc spec --rootless`'s config on a busybox bundle it owns. The user, its sub-id
 // ranges and everything it made are created here and removed after, passed or failed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buncPath } from "./support/bunc.ts";
 import { createTestUser, type TestUser } from "./support/rootless-user.ts";
 import { OCI_CONFIG, OCI_MANIFEST, sha256, writeLayout } from "./support/images.ts";
 import { tarOf } from "../src/image/unpack/test-layers.ts";
 import { lgetxattr } from "../ffi/fs-at.ts";
+import { rootfsImageArchive } from "./support/oci-archive.ts";
 
 let user: TestUser;
 let n = 0;
@@ -289,5 +290,35 @@ describe("unpack as a user without root", () => {
     expect(lstatSync(join(dest, "link")).isSymbolicLink()).toBe(true);
     expect(statSync(join(dest, "ro")).mode & 0o777).toBe(0o555);
     expect(readFileSync(join(dest, "ro/inside"), "utf8")).toBe("i\n");
+  });
+});
+
+describe("images as a user without root", () => {
+  test("import into ~/.local/share/bunc, bundle (a rootless config), run", async () => {
+    const archive = join(user.dir, "image.tar");
+    writeFileSync(archive, await rootfsImageArchive("localhost/rootless:v1"));
+    chownSync(archive, user.uid, user.gid);
+    const imported = user.bunc(["import", `oci-archive:${archive}`, "localhost/rootless:v1"]);
+    expect(imported.stderr).toBe("");
+    expect(imported.exitCode).toBe(0);
+    const store = `/home/${user.name}/.local/share/bunc`;
+    expect(statSync(join(store, "index.json")).uid).toBe(user.uid);
+    expect(user.bunc(["images"]).stdout).toContain("localhost/rootless:v1");
+
+    const bundle = join(user.dir, `image-bundle-${++n}`);
+    const made = user.bunc(["bundle", "localhost/rootless:v1", bundle]);
+    expect(made.exitCode).toBe(0);
+    const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    expect(config.linux.uidMappings).toEqual([{ containerID: 0, hostID: user.uid, size: 1 }]);
+    expect(config.linux.namespaces.map((ns: { type: string }) => ns.type)).not.toContain("network");
+    // The rootfs's /home/user belongs to uid 1000 in the image: kept in the xattr.
+    expect(statSync(join(bundle, "rootfs/home/user")).uid).toBe(user.uid);
+
+    config.process.args = ["sh", "-c", "id -u; cat /etc/passwd | head -1"];
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
+    const r = user.bunc(["run", "--bundle", bundle, id()]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("0\nroot:x:0:0:root:/root:/bin/sh\n");
   });
 });
