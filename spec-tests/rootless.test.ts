@@ -106,6 +106,28 @@ describe("as a user without root, with only its own id mapped", () => {
     expect(warnings).toHaveLength(1);
   });
 
+  test("a process user the single mapping does not map is refused, naming the field", () => {
+    const bundle = user.makeBundle((c) => (c.process.user = { uid: 1000, gid: 0 }));
+    const r = user.bunc(["run", id()], { cwd: bundle });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("process.user.uid: 1000 is not mapped in the user namespace (linux.uidMappings map 0)");
+    expect(listed()).toEqual([]);
+  });
+
+  test("a bunc binary the user owns is refused rootless: the container could overwrite it", () => {
+    const own = join(user.dir, "bunc-copy");
+    Bun.spawnSync(["install", "-m", "755", "-o", String(user.uid), buncPath(), own]);
+    try {
+      const bundle = user.makeBundle((c) => (c.process.args = ["true"]));
+      const r = user.run([own, "run", id()], { cwd: bundle });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`${own}: a rootless container must not be able to overwrite the runtime, and this binary is owned by you`);
+      expect(listed()).toEqual([]);
+    } finally {
+      rmSync(own, { force: true });
+    }
+  });
+
   test("--rootless false makes cgroups mandatory again: create fails naming the cgroup, leaves nothing", () => {
     const bundle = user.makeBundle((c) => (c.process.args = ["true"]));
     const r = user.bunc(["--rootless", "false", "run", id()], { cwd: bundle });
