@@ -194,6 +194,41 @@ describe("as a user with /etc/subuid and /etc/subgid ranges", () => {
     }
   });
 
+  test("exec as a mapped non-root user of a wide map", () => {
+    user.setSubIds(subStart, 65536);
+    const cid = id();
+    try {
+      const bundle = user.makeBundle((c) => {
+        wide(c);
+        c.process.args = ["sleep", "300"];
+      });
+      expect(user.bunc(["run", "-d", "--bundle", bundle, cid]).exitCode).toBe(0);
+      const e = user.bunc(["exec", "-u", "1000:1000", cid, "sh", "-c", "id -u; id -g"]);
+      expect(e.stderr).toBe("");
+      expect(e.stdout).toBe("1000\n1000\n");
+    } finally {
+      user.bunc(["delete", "--force", cid]);
+      user.clearSubIds();
+    }
+  });
+
+  test("a range in /etc/subuid but not in /etc/subgid: the error names /etc/subgid", () => {
+    user.clearSubIds();
+    writeFileSync("/etc/subuid", `${readFileSync("/etc/subuid", "utf8")}${user.name}:${subStart}:65536\n`);
+    try {
+      const bundle = user.makeBundle((c) => {
+        wide(c);
+        c.process.args = ["true"];
+      });
+      const r = user.bunc(["run", id()], { cwd: bundle });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`linux.gidMappings: host gids ${subStart}-${subStart + 65535} are not yours: /etc/subgid gives ${user.name} no range covering them`);
+      expect(listed()).toEqual([]);
+    } finally {
+      user.clearSubIds();
+    }
+  });
+
   test("a range missing from /etc/subuid: the error names the file, the user and the range; nothing is left", () => {
     user.clearSubIds();
     const bundle = user.makeBundle((c) => {
