@@ -79,6 +79,8 @@ export function createTestUser(): TestUser {
     clearSubIds();
     for (const d of [dir, ...dirs]) if (d) removeTree(d);
   };
+  // Also when the test process ends without its afterAll (a crash, a timeout of the runner).
+  process.on("exit", remove);
   try {
     // useradd may have given the user a default range: tests choose their own.
     clearSubIds();
