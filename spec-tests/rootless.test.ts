@@ -106,6 +106,19 @@ describe("as a user without root, with only its own id mapped", () => {
     expect(warnings).toHaveLength(1);
   });
 
+  test("a config without a user namespace is refused, naming the field and the fix", () => {
+    const bundle = user.makeBundle((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== "user");
+      delete c.linux.uidMappings;
+      delete c.linux.gidMappings;
+    });
+    const r = user.bunc(["run", id()], { cwd: bundle });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("linux.namespaces: running without root needs a user namespace");
+    expect(r.stderr).toContain("bunc spec --rootless");
+    expect(listed()).toEqual([]);
+  });
+
   test("a process user the single mapping does not map is refused, naming the field", () => {
     const bundle = user.makeBundle((c) => (c.process.user = { uid: 1000, gid: 0 }));
     const r = user.bunc(["run", id()], { cwd: bundle });

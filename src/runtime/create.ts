@@ -84,6 +84,10 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   const bundle = resolve(req.bundle);
   const { file, text } = readConfigText(bundle);
   const entries = earlyNamespaces(parseJsonText(text, file));
+  // A user without root can make no namespace but a user namespace (and those it then owns).
+  if (process.geteuid!() !== 0 && !has(entries, "user")) {
+    throw new BuncError("config", `linux.namespaces: running without root needs a user namespace (add "user" with linux.uidMappings and linux.gidMappings; bunc spec --rootless writes such a config)`);
+  }
 
   const dir = store.claim(req.id);
   const opened: number[] = [];
