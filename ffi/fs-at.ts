@@ -97,6 +97,14 @@ export function lsetxattr(path: string, name: string, value: Uint8Array): number
   return ret(lib().lsetxattr(cstr(path), cstr(name), value.length ? value : new Uint8Array(1), value.length, 0));
 }
 
+/** lgetxattr(2): the value of `name` on `path` itself (a symlink is not followed), or -errno. */
+export function lgetxattr(path: string, name: string): Uint8Array | number {
+  const buf = Buffer.allocUnsafe(65536);
+  const n = Number(lib().lgetxattr(cstr(path), cstr(name), buf, buf.length));
+  if (n < 0) return -errno();
+  return new Uint8Array(buf.subarray(0, n));
+}
+
 /** glibc's makedev: the dev_t of a device number pair. */
 export function makedev(major: number, minor: number): bigint {
   const ma = BigInt(major >>> 0);

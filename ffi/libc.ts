@@ -33,6 +33,7 @@ const table = {
   futimens: { args: ["i32", "ptr"], returns: "i32" },
   fsetxattr: { args: ["i32", "ptr", "ptr", "u64", "i32"], returns: "i32" },
   lsetxattr: { args: ["ptr", "ptr", "ptr", "u64", "i32"], returns: "i32" },
+  lgetxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
   umask: { args: ["u32"], returns: "u32" },
   socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   kill: { args: ["i32", "i32"], returns: "i32" },

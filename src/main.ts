@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const role = process.env[STAGE_MARKER];
   if (role === "init") (await import("./runtime/stages/init.ts")).runInit();
   else if (role === "nsinit") await (await import("./runtime/stages/nsinit.ts")).runNsinit();
-  else if (role === "exec") (await import("./runtime/stages/exec-stage.ts")).runExecStage();
+  else if (role === "exec") await (await import("./runtime/stages/exec-stage.ts")).runExecStage();
   else process.exit(await (await import("./cli/main.ts")).runCli(process.argv.slice(2)));
 }
 

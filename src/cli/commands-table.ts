@@ -2,6 +2,7 @@
 // it takes, plus the short help rendered from the same table so the two cannot drift apart.
 // Names and aliases follow runc so existing scripts and engines can drive bunc unchanged.
 import { BuncError } from "../errors.ts";
+import { defaultImageStore, defaultStateRoot } from "../runtime/rootless.ts";
 
 export type FlagKind = "bool" | "string" | "list";
 
@@ -54,9 +55,10 @@ const list = (name: string, value: string, help: string, extra: Partial<FlagSpec
   ...extra,
 });
 
-export const DEFAULT_ROOT = "/run/bunc";
-/** Image store: an OCI image layout (src/image/store.ts). */
-export const DEFAULT_STORE = "/var/lib/bunc";
+/** Container state: /run/bunc for root, under $XDG_RUNTIME_DIR for others (runtime/rootless.ts). */
+export const DEFAULT_ROOT = defaultStateRoot();
+/** Image store, an OCI image layout (src/image/store.ts): /var/lib/bunc for root, under $XDG_DATA_HOME for others. */
+export const DEFAULT_STORE = defaultImageStore();
 
 /** Accepted by every command and before the command; local help only, never inherited. */
 export const HELP_FLAG: FlagSpec = bool("help", "show help", { short: "h" });
@@ -70,7 +72,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   str("log-format", "FORMAT", "log format: text or json", { default: "text", choices: ["text", "json"] }),
   bool("debug", "log debug messages"),
   bool("systemd-cgroup", "accepted for compatibility"),
-  str("rootless", "MODE", "ignore cgroup permission errors: true, false or auto", {
+  str("rootless", "MODE", "run without root: true, false or auto (rootless when not run as root)", {
     default: "auto",
     choices: ["true", "false", "auto"],
   }),
@@ -307,6 +309,15 @@ const commandList: readonly CommandSpec[] = [
     flags: [bundle, bool("rootless", "write a spec for a rootless container")],
   },
   { name: "features", summary: "print what bunc supports as JSON", synopsis: "", argsNoun: "none", min: 0, max: 0, flags: [] },
+  {
+    name: "doctor",
+    summary: "check this host for what bunc needs, rootless or not, and say how to fix what is missing",
+    synopsis: "",
+    argsNoun: "none",
+    min: 0,
+    max: 0,
+    flags: [format],
+  },
   {
     name: "ps",
     summary: "list the processes in a container",

@@ -3,6 +3,7 @@
 import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
+import { ensurePrivateDir, privateTmpDir } from "../runtime/rootless.ts";
 import { leadingGlobalOptions, parseArgs, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
 import { configureLog, log } from "../log.ts";
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   list: async () => (await import("./commands/list.ts")).list,
   spec: async () => (await import("./commands/spec.ts")).spec,
   features: async () => (await import("./commands/features.ts")).features,
+  doctor: async () => (await import("./commands/doctor.ts")).doctor,
   pause: async () => (await import("./commands/pause.ts")).pause,
   resume: async () => (await import("./commands/resume.ts")).resume,
   ps: async () => (await import("./commands/ps.ts")).ps,
@@ -73,6 +75,8 @@ export async function runCli(argv: string[]): Promise<number> {
     const load = COMMANDS[parsed.command];
     if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
+    // The per-user fallback under /tmp must be ours alone before any state goes in it.
+    if (global.root === privateTmpDir(process.geteuid!())) ensurePrivateDir(global.root);
     const store = new StateStore(global.root);
     const run = await load();
     return await run({ global, options: parsed.options, positionals: parsed.positionals, dashDash: parsed.dashDash, store });

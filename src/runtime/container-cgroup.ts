@@ -9,11 +9,22 @@ import { v1DeviceWrites, v1Writes } from "../linux/cgroups/v1-writes.ts";
 import { applyV2Devices } from "../linux/cgroups/v2-devices.ts";
 import { v2Writes } from "../linux/cgroups/v2-writes.ts";
 import { log } from "../log.ts";
+import { delegatedCgroup, hasResources, rootlessResourcesWarning } from "../linux/cgroups/rootless-cgroup.ts";
 import type { LinuxResources, Spec } from "../spec/runtime-config.ts";
 
-/** Make the container's cgroup directories (nothing in them yet). */
-/** Where the container's cgroup will be (nothing is made yet). */
-export const planContainerCgroup = (config: Spec, id: string) => planCgroup(detectCgroups(), config.linux?.cgroupsPath, id);
+/**
+ * Where the container's cgroup will be (nothing is made yet). Rootless, only a cgroup v2
+ * subtree delegated to the caller can be used (see rootless-cgroup.ts); without one the
+ * container gets no cgroup, and its resources are skipped with one warning.
+ */
+export function planContainerCgroup(config: Spec, id: string, rootless = false): CgroupRecord | undefined {
+  const host = detectCgroups();
+  if (!rootless) return planCgroup(host, config.linux?.cgroupsPath, id);
+  const delegated = delegatedCgroup(host, config.linux?.cgroupsPath, id);
+  if (delegated) return delegated;
+  if (hasResources(config.linux?.resources)) log("warning", rootlessResourcesWarning(host));
+  return undefined;
+}
 
 export { createCgroup };
 
@@ -35,7 +46,7 @@ export function applyResources(
   if (record.version === "v2") {
     const writes = v2Writes(resources, opts);
     const dir = record.dirs.unified!;
-    enableControllers(dir.slice(0, dir.length - record.path.length), dir, [...new Set(writes.map((w) => w.controller))]);
+    enableControllers(record.enableFrom ?? dir.slice(0, dir.length - record.path.length), dir, [...new Set(writes.map((w) => w.controller))]);
     applyWrites(record, writes);
     if (rules) applyV2Devices(dir, rules);
     return;
@@ -45,7 +56,7 @@ export function applyResources(
   if (hugetlbOnV2 && writes.some((w) => w.controller === "hugetlb")) {
     // Hybrid host: hugetlb lives in the cgroup2 tree, where parents must enable it.
     const dir = record.dirs.unified!;
-    enableControllers(dir.slice(0, dir.length - record.path.length), dir, ["hugetlb"]);
+    enableControllers(record.enableFrom ?? dir.slice(0, dir.length - record.path.length), dir, ["hugetlb"]);
   }
   applyWrites(record, [...writes, ...(rules ? v1DeviceWrites(rules) : [])]);
 }

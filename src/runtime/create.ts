@@ -4,7 +4,7 @@
 // nothing behind.
 import type { Subprocess } from "bun";
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
-import { userInfo } from "node:os";
+import { userName } from "../linux/subids.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
@@ -50,6 +50,8 @@ export interface CreateRequest {
   noNewKeyring: boolean;
   /** `run` in the foreground: the returned child's exit is the container's exit. */
   foreground: boolean;
+  /** Rootless: cgroups only where delegated to the caller (runtime/container-cgroup.ts). */
+  rootless?: boolean;
 }
 
 export interface Created {
@@ -87,6 +89,10 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   const bundle = resolve(req.bundle);
   const { file, text } = readConfigText(bundle);
   const entries = earlyNamespaces(parseJsonText(text, file));
+  // A user without root can make no namespace but a user namespace (and those it then owns).
+  if (process.geteuid!() !== 0 && !has(entries, "user")) {
+    throw new BuncError("config", `linux.namespaces: running without root needs a user namespace (add "user" with linux.uidMappings and linux.gidMappings; bunc spec --rootless writes such a config)`);
+  }
 
   const dir = store.claim(req.id);
   const opened: number[] = [];
@@ -95,6 +101,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   let config: Spec | undefined;
   let setup: Setup | undefined;
   let cgroup: CgroupRecord | undefined;
+  let setgroupsAllowed = true;
   try {
     const fifoPath = join(dir, EXEC_FIFO);
     mkfifo(fifoPath, 0o622);
@@ -146,7 +153,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       send(cliSock, plan as never);
       expect(cliSock, "userns-ready", "nsinit to enter the user namespace", STAGE_TIMEOUT_MS);
       if (!entries.find((e) => e.type === "user")?.path) {
-        setup.writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
+        setgroupsAllowed = setup.writeIdMaps(child.pid, config.linux?.uidMappings ?? [], config.linux?.gidMappings ?? []);
       }
       send(cliSock, { type: "maps-written" });
       initPid = Number(expect(cliSock, "init-pid", "nsinit to start the init", STAGE_TIMEOUT_MS).pid);
@@ -159,7 +166,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     // The init sets up the container while its cgroup is made, limited and joined; it waits
     // for {placed} before anything the cgroup governs: its cgroup namespace, cgroup mounts,
     // hooks, the process.
-    cgroup = setup.planContainerCgroup(config, req.id);
+    cgroup = setup.planContainerCgroup(config, req.id, req.rootless ?? false);
     const plan: InitPlan = {
       type: "init",
       id: req.id,
@@ -171,10 +178,10 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       preserveFds: req.preserveFds,
       fifoFd: stageFd + 1,
       userns,
-      setgroupsAllowed: true,
+      setgroupsAllowed,
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
       seccomp,
-      cgroupDirs: cgroup.dirs,
+      cgroupDirs: cgroup?.dirs,
       consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
       placedLater: true,
       hostPid: initPid,
@@ -183,10 +190,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     if (userns && own !== undefined) admitUserNamespaceRoot(own, initPid);
     send(cliSock, plan as never);
     try {
-      setup.createCgroup(cgroup);
-      setup.applyResources(cgroup, config.linux?.resources ?? {});
-      await warm;
-      await setup.addProcess(cgroup, initPid);
+      if (cgroup) {
+        setup.createCgroup(cgroup);
+        setup.applyResources(cgroup, config.linux?.resources ?? {});
+        await warm;
+        await setup.addProcess(cgroup, initPid);
+      }
       send(cliSock, { type: "placed" });
     } catch (err) {
       // The init may have failed first: its own word, if it sent one, is the better error.
@@ -269,11 +278,8 @@ function rootfsOf(bundle: string, text: string): string {
 }
 
 function ownerName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.geteuid?.() ?? "");
-  }
+  const uid = process.geteuid?.() ?? 0;
+  return userName(uid) ?? String(uid);
 }
 
 /** Write the pid file atomically, as runc does (tmp file + rename). */

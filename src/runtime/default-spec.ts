@@ -43,18 +43,4 @@ export function defaultSpec(): Spec {
   } as Spec;
 }
 
-/** runc's rootless conversion: a user namespace mapping the caller to root, no network namespace. */
-export function toRootless(spec: Spec, uid: number, gid: number): Spec {
-  const linux = spec.linux!;
-  linux.namespaces = [...(linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "user"), { type: "user" }];
-  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
-  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
-  delete linux.resources;
-  spec.mounts = (spec.mounts ?? [])
-    .filter((m) => m.destination !== "/sys/fs/cgroup")
-    .map((m) => {
-      if (m.type === "sysfs") return { destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
-      return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") && !o.startsWith("uid=")) };
-    });
-  return spec;
-}
+export { toRootless } from "./rootless-spec.ts";

@@ -20,7 +20,7 @@ import { readOnlySelf } from "./stages/readonly-self.ts";
 import { stageCommand, stageEnv } from "./stages/stage-env.ts";
 import { spawnInNamespaces } from "./stages/spawn-in-namespaces.ts";
 import type { StateStore } from "./state-store.ts";
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 
 export interface ExecRequest {
@@ -56,6 +56,15 @@ async function blame<T>(source: string, f: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** A rootless container's user namespace may deny setgroups(2) (its gid map was written by its owner). */
+function setgroupsAllowed(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "allow";
+  } catch {
+    return true;
+  }
+}
+
 export async function execInContainer(store: StateStore, req: ExecRequest): Promise<{ child: Subprocess; pid: number; terminal: boolean }> {
   const c = loadContainer(store, req.id);
   if (c.status === "stopped") throw new BuncError("state", `cannot exec in container "${req.id}": it is stopped`);
@@ -85,7 +94,10 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
   let child: Subprocess | undefined;
   try {
     // All of the init's namespace files first, while /proc is the host's.
-    const joins = CLI_JOINS.map(([type, name]) => ({ type, fd: openRaw(`/proc/${initPid}/ns/${name}`, O.RDONLY) }));
+    // Rootless, the stage joins them itself (stages/exec-relay.ts): only those not ours.
+    const joinUser = nsInode(initPid, "user") !== nsInode("self", "user");
+    const stageJoins = joinUser && process.geteuid!() !== 0 ? CLI_JOINS.filter(([, name]) => nsInode(initPid, name) !== nsInode("self", name)).map(([type]) => type) : undefined;
+    const joins = stageJoins ? [] : CLI_JOINS.map(([type, name]) => ({ type, fd: openRaw(`/proc/${initPid}/ns/${name}`, O.RDONLY) }));
     for (const j of joins) opened.push(j.fd);
     const [cliSock, stageSock] = socketPair();
     const exeFd = readOnlySelf(linuxSys);
@@ -104,8 +116,9 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
       id: req.id,
       process: proc,
       initPid,
-      joinUser: nsInode(initPid, "user") !== nsInode("self", "user"),
-      setgroupsAllowed: true,
+      joinUser,
+      stageJoins,
+      setgroupsAllowed: setgroupsAllowed(initPid),
       preserveFds: req.preserveFds,
       seccomp,
       consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
@@ -114,8 +127,9 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
       annotations: (c.record.config.annotations ?? {}) as Record<string, string>,
     };
     send(cliSock, plan as never);
-    expect(cliSock, "ready", "the exec stage to set up the process", STAGE_TIMEOUT_MS);
-    return { child, pid: child.pid, terminal: proc.terminal === true };
+    const ready = expect(cliSock, "ready", "the exec stage to set up the process", STAGE_TIMEOUT_MS);
+    // Through a relay, the process is the relay's child, whose pid the relay tells.
+    return { child, pid: typeof ready.pid === "number" ? ready.pid : child.pid, terminal: proc.terminal === true };
   } catch (err) {
     if (child) {
       // Reap it here: left to exit with us, it would linger as a zombie in the container.

@@ -241,6 +241,20 @@ describe("user namespace and mappings", () => {
     accept((c) => c.linux.namespaces.push({ type: "user", path: "/proc/1/ns/user" }));
   });
 
+  test("in a new user namespace the process's uid, gid and additional gids must be mapped", () => {
+    const own = { containerID: 0, hostID: 1000, size: 1 };
+    const userns = (c: Json, user: Json) => {
+      c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = [own];
+      c.linux.gidMappings = [own, { containerID: 5, hostID: 200000, size: 1 }];
+      c.process.user = user;
+    };
+    accept((c) => userns(c, { uid: 0, gid: 0, additionalGids: [5] }));
+    refuse((c) => userns(c, { uid: 1000, gid: 0 }), "process.user.uid", "1000 is not mapped in the user namespace (linux.uidMappings map 0)");
+    refuse((c) => userns(c, { uid: 0, gid: 7 }), "process.user.gid", "7 is not mapped in the user namespace (linux.gidMappings map 0, 5)");
+    refuse((c) => userns(c, { uid: 0, gid: 0, additionalGids: [5, 6] }), "process.user.additionalGids[1]", "6 is not mapped");
+  });
+
   test("sizes >= 1, ranges inside uint32, no wrap", () => {
     const userns = (c: Json, uid: Json) => {
       c.linux.namespaces.push({ type: "user" });

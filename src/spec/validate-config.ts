@@ -107,6 +107,7 @@ export function validateSpec(spec: Spec): void {
   const linux = spec.linux ?? {};
   const namespaces = checkNamespaces(linux.namespaces ?? []);
   checkUserNamespace(linux, namespaces);
+  if (spec.process && namespaces.has("user") && !joinsExisting(namespaces.get("user"))) checkProcessIdsMapped(spec.process, linux);
   for (const field of ["hostname", "domainname"] as const) {
     const name = spec[field];
     if (name === undefined || name === "") continue;
@@ -228,6 +229,20 @@ function checkUserNamespace(linux: Linux, namespaces: Map<NamespaceType, LinuxNa
   }
   uid.forEach((m, i) => checkMapping(m, `linux.uidMappings[${i}]`));
   gid.forEach((m, i) => checkMapping(m, `linux.gidMappings[${i}]`));
+}
+
+/** In a new user namespace the process's ids must be mapped, or setresuid fails with a bare EINVAL. */
+function checkProcessIdsMapped(process: Process, linux: Linux): void {
+  const mapped = (id: number, maps: IDMapping[]) => maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  const ranges = (maps: IDMapping[]) => maps.map((m) => (m.size === 1 ? `${m.containerID}` : `${m.containerID}-${m.containerID + m.size - 1}`)).join(", ");
+  const user = process.user ?? { uid: 0, gid: 0 };
+  const uids = linux.uidMappings ?? [];
+  const gids = linux.gidMappings ?? [];
+  if (!mapped(user.uid, uids)) throw configError("process.user.uid", `${user.uid} is not mapped in the user namespace (linux.uidMappings map ${ranges(uids)})`);
+  if (!mapped(user.gid, gids)) throw configError("process.user.gid", `${user.gid} is not mapped in the user namespace (linux.gidMappings map ${ranges(gids)})`);
+  user.additionalGids?.forEach((g, i) => {
+    if (!mapped(g, gids)) throw configError(`process.user.additionalGids[${i}]`, `${g} is not mapped in the user namespace (linux.gidMappings map ${ranges(gids)})`);
+  });
 }
 
 function checkMapping(m: IDMapping, at: string): void {

@@ -2,6 +2,7 @@ import { intOption, stringOption, boolOption } from "../args.ts";
 import { BuncError } from "../../errors.ts";
 import { createContainer, type CreateRequest } from "../../runtime/create.ts";
 import { listenFds } from "../../runtime/socket-activation.ts";
+import { isRootless } from "../../runtime/rootless.ts";
 import type { CommandContext } from "./context.ts";
 
 export function createRequest(ctx: CommandContext, foreground: boolean): CreateRequest {
@@ -16,6 +17,7 @@ export function createRequest(ctx: CommandContext, foreground: boolean): CreateR
     noPivot: boolOption(ctx.options, "no-pivot"),
     noNewKeyring: boolOption(ctx.options, "no-new-keyring"),
     foreground,
+    rootless: isRootless(ctx.global.rootless),
   };
 }
 

@@ -14,6 +14,7 @@ import { BuncError } from "../../errors.ts";
 import { DirCache } from "./dir-cache.ts";
 import type { InRootPath } from "./entry-path.ts";
 import { filterXattr } from "./xattrs.ts";
+import { encodeRootlessOwner, OwnerTally, ROOTLESS_XATTR } from "./rootless-owner.ts";
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -51,7 +52,9 @@ export class RootfsWriter {
   private readonly dirs: DirCache;
   private readonly asRoot = process.geteuid?.() === 0;
   private readonly umask = currentUmask();
-  private warnedOwnership = false;
+  private readonly owners = new OwnerTally();
+  /** Rootless: directories whose mode would stop us writing into them, set once all layers are in. */
+  private readonly lateDirModes = new Map<string, number>();
   // Per layer: what this layer wrote (an opaque marker or whiteout must not hide it), the
   // opaque directories, and directory times to set once their children are all in.
   private written = new Set<string>();
@@ -67,6 +70,23 @@ export class RootfsWriter {
     if (fd < 0) throw new BuncError("layer", `rootfs ${rootDir}: ${errnoName(-fd)}`, -fd);
     this.rootFd = fd;
     this.dirs = new DirCache(fd);
+  }
+
+  /** After the last layer: deferred directory modes (deepest first), then the owners' warning. */
+  finish(): void {
+    for (const [key, mode] of [...this.lateDirModes].sort((a, b) => b[0].length - a[0].length)) {
+      const fd = key === "" ? at.openAt(this.rootFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC) : linuxSys.tryOpenat2(this.rootFd, key, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, IN_ROOT);
+      if (fd < 0) continue; // whited out or replaced since
+      try {
+        const rc = at.fchmod(fd, mode);
+        if (rc < 0) throw entryError(key || "/", `chmod: ${errnoName(-rc)}`, -rc);
+      } finally {
+        at.closeFd(fd);
+      }
+    }
+    this.lateDirModes.clear();
+    const warning = this.owners.warning();
+    if (warning) this.warn(warning);
   }
 
   close(): void {
@@ -151,10 +171,15 @@ export class RootfsWriter {
     return rc;
   }
 
-  private chown(entry: string, rc: () => number): void {
+  /**
+   * Give the entry its owner. Without root the owner is kept in the user.rootlesscontainers
+   * xattr through `setXattr` where there is one (rootless-owner.ts).
+   */
+  private chown(entry: string, meta: EntryMeta, rc: () => number, setXattr?: (name: string, value: Uint8Array) => number): void {
     if (!this.asRoot) {
-      if (!this.warnedOwnership) this.warn("not running as root: file owners from the layers are not applied");
-      this.warnedOwnership = true;
+      if (meta.uid === 0 && meta.gid === 0) return;
+      const kept = setXattr !== undefined && setXattr(ROOTLESS_XATTR, encodeRootlessOwner(meta.uid, meta.gid)) >= 0;
+      this.owners.note(meta.uid, meta.gid, kept);
       return;
     }
     const r = rc();
@@ -167,9 +192,15 @@ export class RootfsWriter {
   }
 
   /** Owner, then mode (a chown clears setuid/setgid), then xattrs, on an open fd. */
-  private metaOnFd(fd: number, meta: EntryMeta, entry: string, chmod = true): void {
-    this.chown(entry, () => at.fchown(fd, meta.uid, meta.gid));
-    const rc = chmod ? at.fchmod(fd, meta.mode & 0o7777) : 0;
+  private metaOnFd(fd: number, meta: EntryMeta, entry: string, chmod = true, dirKey?: string): void {
+    this.chown(entry, meta, () => at.fchown(fd, meta.uid, meta.gid), (name, value) => at.fsetxattr(fd, name, value));
+    let mode = meta.mode & 0o7777;
+    // Without root a directory we cannot write or enter would refuse the entries below it.
+    if (dirKey !== undefined && !this.asRoot && (mode & 0o300) !== 0o300) {
+      this.lateDirModes.set(dirKey, mode);
+      mode |= 0o700;
+    } else if (dirKey !== undefined) this.lateDirModes.delete(dirKey);
+    const rc = chmod ? at.fchmod(fd, mode) : 0;
     if (rc < 0) throw entryError(entry, `chmod: ${errnoName(-rc)}`, -rc);
     for (const [name, value] of meta.xattrs) {
       const onDisk = filterXattr(name);
@@ -224,7 +255,7 @@ export class RootfsWriter {
 
   directory(p: InRootPath, meta: EntryMeta, entry: string): void {
     if (p.key === "") {
-      this.metaOnFd(this.rootFd, meta, entry);
+      this.metaOnFd(this.rootFd, meta, entry, true, "");
       this.dirTimes.push({ path: p, atime: meta.atime, mtime: meta.mtime });
       return;
     }
@@ -245,7 +276,7 @@ export class RootfsWriter {
     const fd = at.openAt(pfd, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC);
     if (fd < 0) throw entryError(entry, `cannot open directory: ${errnoName(-fd)}`, -fd);
     try {
-      this.metaOnFd(fd, meta, entry);
+      this.metaOnFd(fd, meta, entry, true, key);
     } catch (err) {
       at.closeFd(fd);
       throw err;
@@ -260,7 +291,8 @@ export class RootfsWriter {
     const pfd = this.parentOf(p, entry);
     const name = p.name;
     this.create(pfd, name, p.key, entry, () => at.symlinkAt(target, pfd, name), "symlink");
-    this.chown(entry, () => at.fchownAt(pfd, name, meta.uid, meta.gid, AT.SYMLINK_NOFOLLOW));
+    // Linux allows no user xattrs on symlinks: without root their owner is squashed.
+    this.chown(entry, meta, () => at.fchownAt(pfd, name, meta.uid, meta.gid, AT.SYMLINK_NOFOLLOW));
     this.xattrsByPath(procPath(pfd, name), meta, entry);
     at.utimensAt(pfd, name, meta.atime, meta.mtime, AT.SYMLINK_NOFOLLOW);
     this.markWritten(p.key);
@@ -309,7 +341,8 @@ export class RootfsWriter {
     const fd = at.openAt(pfd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
     if (fd < 0) throw entryError(entry, `cannot open the new node: ${errnoName(-fd)}`, -fd);
     try {
-      this.chown(entry, () => at.fchownAt(fd, "", meta.uid, meta.gid, AT.EMPTY_PATH));
+      // Linux allows no user xattrs on fifos either.
+      this.chown(entry, meta, () => at.fchownAt(fd, "", meta.uid, meta.gid, AT.EMPTY_PATH));
       // chmod through the fd's magic link acts on the node the fd holds, nothing else.
       try {
         chmodSync(procPath(fd), meta.mode & 0o7777);

@@ -111,6 +111,7 @@ export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: 
       stats.bytes += counts.bytes;
       stats.diffIds.push(diffId);
     }
+    writer.finish();
   } finally {
     stopped = true;
     current?.abort();

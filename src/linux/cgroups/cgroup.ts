@@ -20,6 +20,8 @@ export interface CgroupRecord {
   /** …and, when empty, the default parents (`/bunc`) that all containers without a
    * cgroupsPath share, whichever of them made it. */
   shared?: string[];
+  /** v2: where controllers are enabled from (a rootless container's delegation root); default the hierarchy's root. */
+  enableFrom?: string;
 }
 
 const UNIFIED = "unified";

@@ -13,9 +13,10 @@ import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup 
 import { receive, send } from "./channel.ts";
 import { errorMessage } from "./init.ts";
 import type { ExecPlan } from "./plans.ts";
+import { relayExec } from "./exec-relay.ts";
 import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
 
-export function runExecStage(sys: Sys = linuxSys): never {
+export function runExecStage(sys: Sys = linuxSys): never | Promise<never> {
   const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
   let plan: ExecPlan;
   let program: string;
@@ -25,6 +26,12 @@ export function runExecStage(sys: Sys = linuxSys): never {
     // Not dumpable until execve: container processes cannot ptrace us (CVE-2016-9962).
     sys.prctl(PR.SET_DUMPABLE, 0);
     plan = receive(stageFd, "exec plan") as unknown as ExecPlan;
+    if (plan.stageJoins) return relayExec(sys, plan, stageFd).catch((err) => {
+      try {
+        send(stageFd, errorMessage(err));
+      } catch {}
+      process.exit(stageExitCode(err, 255));
+    });
     const proc = plan.process;
     // Everything on the host side is opened before the mount namespace changes.
     const agent = plan.seccomp && connectListener(plan.seccomp);

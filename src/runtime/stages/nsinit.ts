@@ -16,7 +16,10 @@ export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
   let relay = false;
   try {
     assertSingleThreaded("nsinit");
-    sys.prctl(PR.SET_DUMPABLE, 0);
+    // Rootless, the CLI writes our maps as a user, and /proc/<pid>/*_map of a non-dumpable
+    // process belong to root: stay dumpable (to our own user only) until they are written.
+    const rootless = process.geteuid!() !== 0;
+    if (!rootless) sys.prctl(PR.SET_DUMPABLE, 0);
     const plan = receive(stageFd, "nsinit plan") as unknown as NsinitPlan;
     relay = plan.relay;
     const open = (p: string) => sys.openat(AT_FDCWD, p, O.RDONLY | O.CLOEXEC);
@@ -24,6 +27,7 @@ export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
     enterNamespaces(sys, userSet, userSet.join.map((e) => openNamespace(sys, e, "linux.namespaces (user).path", open)));
     send(stageFd, { type: "userns-ready" });
     expect(stageFd, "maps-written", "the CLI to write the id maps");
+    if (rootless) sys.prctl(PR.SET_DUMPABLE, 0);
     // Root inside the namespace: gid first, while we still may change it.
     sys.setresgid(0);
     sys.setresuid(0);

@@ -1,5 +1,5 @@
 // What the CLI tells each stage. Plain JSON: it crosses the stage socket.
-import type { NamespaceEntry } from "../../linux/namespaces.ts";
+import type { NamespaceEntry, NamespaceType } from "../../linux/namespaces.ts";
 import type { SeccompPlan } from "../../linux/seccomp/install.ts";
 import type { Process, Spec } from "../../spec/runtime-config.ts";
 
@@ -51,6 +51,8 @@ export interface ExecPlan {
   /** Host pid of the container's init: the stage joins its user and mount namespaces. */
   initPid: number;
   joinUser: boolean;
+  /** Rootless: the stage joins user and these namespaces itself and spawns the real exec stage (exec-relay.ts). */
+  stageJoins?: NamespaceType[];
   setgroupsAllowed: boolean;
   preserveFds: number;
   seccomp?: SeccompPlan;

@@ -1,0 +1,59 @@
+// /etc/subuid and /etc/subgid: the host id ranges each user may map into a user namespace
+// through newuidmap/newgidmap. A line is `user:first:count`, the user by name or number.
+import { readFileSync } from "node:fs";
+import type { IdMapping } from "./user-namespace.ts";
+
+export const SUBUID_FILE = "/etc/subuid";
+export const SUBGID_FILE = "/etc/subgid";
+
+export interface SubIdRange {
+  start: number;
+  count: number;
+}
+
+export function parseSubIds(text: string, name: string | undefined, id: number): SubIdRange[] {
+  const out: SubIdRange[] = [];
+  for (const line of text.split("\n")) {
+    const [who, start, count] = line.trim().split(":");
+    if (who === undefined || start === undefined || count === undefined) continue;
+    if (who !== name && who !== String(id)) continue;
+    const s = Number(start);
+    const c = Number(count);
+    if (Number.isSafeInteger(s) && Number.isSafeInteger(c) && s >= 0 && c > 0) out.push({ start: s, count: c });
+  }
+  return out;
+}
+
+/** The caller's ranges in `file` (none when the file is missing or unreadable). */
+export function readSubIds(file: string, name: string | undefined, id: number): SubIdRange[] {
+  try {
+    return parseSubIds(readFileSync(file, "utf8"), name, id);
+  } catch {
+    return [];
+  }
+}
+
+/** Mappings whose host ids are neither the caller's own id nor inside one of its ranges. */
+export function missingSubIdRanges(maps: IdMapping[], own: number, ranges: SubIdRange[]): IdMapping[] {
+  return maps.filter((m) => {
+    if (m.size === 1 && m.hostID === own) return false;
+    return !ranges.some((r) => m.hostID >= r.start && m.hostID + m.size <= r.start + r.count);
+  });
+}
+
+/** The caller's login name, from /etc/passwd (bun's userInfo() may answer "unknown"), or from USER/LOGNAME for users only NSS knows. */
+export function userName(uid: number, passwd = readPasswd()): string | undefined {
+  for (const line of passwd.split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name && id === String(uid)) return name;
+  }
+  return undefined;
+}
+
+function readPasswd(): string {
+  try {
+    return readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return "";
+  }
+}
