@@ -390,5 +390,13 @@ describe("images as a user without root", () => {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe("0\nroot:x:0:0:root:/root:/bin/sh\n");
+
+    // run --image: the cached tree and the container's rootfs (a copy: a user cannot mount
+    // an overlay here) under the user's own dirs, a rootless config, nothing left after --rm.
+    const ran = user.bunc(["run", "--rm", "--image", "localhost/rootless:v1", "--", "sh", "-c", "id -u; echo from-image"]);
+    // The one line on stderr is the first unpack's warning about the image's owners.
+    expect(ran.stderr.trim().split("\n")).toEqual([expect.stringContaining("kept in the user.rootlesscontainers xattr")]);
+    expect(ran.exitCode).toBe(0);
+    expect(ran.stdout).toBe("0\nfrom-image\n");
   });
 });

@@ -16,6 +16,8 @@ import { parsePlatform } from "../../image/platform.ts";
 import { openImage } from "../../image/resolve.ts";
 import { claimImageRunDir, makeContainerRootfs, removeImageRunDir } from "../../image/run/container-rootfs.ts";
 import { cachedRootfs } from "../../image/run/rootfs-cache.ts";
+import { toRootless } from "../../runtime/rootless-spec.ts";
+import { isRootless } from "../../runtime/rootless.ts";
 import { checkId } from "../../runtime/state-store.ts";
 import type { Mount } from "../../spec/runtime-config.ts";
 import { print, type CommandContext } from "./context.ts";
@@ -97,7 +99,8 @@ export async function runImage(ctx: CommandContext): Promise<number> {
     config.root = { ...config.root, path: "rootfs" };
     config.mounts = [...(config.mounts ?? []), ...mounts];
     if (Object.keys(resources).length > 0) config.linux = { ...config.linux, resources: { ...config.linux?.resources, ...resources } };
-    writeBundleConfig(dir, config);
+    // Run by a user without root: the config that user can run (bunc spec --rootless's changes).
+    writeBundleConfig(dir, isRootless(ctx.global.rootless) && config.linux ? toRootless(config, process.geteuid!(), process.getegid!()) : config);
 
     // Detached, nothing reads or writes the container's stdio: /dev/null, so the caller's
     // pipes close when bunc exits. Else stdin unless -i or -t.
