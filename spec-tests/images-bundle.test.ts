@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { containerFixture, expectOk } from "./support/assertions.ts";
 import { buncPath } from "./support/bunc.ts";
-import { busyboxPath } from "./support/bundle.ts";
-import { OCI_CONFIG, OCI_MANIFEST, sha256, tarBytes, tempDir, writeLayout, type Blob, type TarEntry } from "./support/images.ts";
+import { OCI_CONFIG, OCI_MANIFEST, sha256, tarBytes, tempDir, writeLayout, type Blob, type TarEntry, busyboxEntries } from "./support/images.ts";
 
 const fx = containerFixture();
 const dirs: string[] = [];
@@ -28,9 +27,7 @@ const APPLETS = ["sh", "id", "pwd", "echo", "cat", "ls", "test", "grep"];
 /** A busybox image in two gzip layers: the second removes a file of the first and adds one. */
 async function busyboxImage(execConfig: Record<string, unknown>, extraLayers: TarEntry[][] = []) {
   const base: TarEntry[] = [
-    { name: "bin/", type: "directory" },
-    { name: "bin/busybox", content: readFileSync(busyboxPath()), mode: 0o755 },
-    ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: "symlink", linkname: "busybox" })),
+    ...busyboxEntries(APPLETS),
     { name: "etc/", type: "directory" },
     { name: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/home/app:/bin/sh\n" },
     { name: "etc/group", content: "root:x:0:\napp:x:1234:\n" },

@@ -9,9 +9,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { containerFixture, expectOk } from "./support/assertions.ts";
 import { buncPath } from "./support/bunc.ts";
-import { busyboxPath } from "./support/bundle.ts";
 import { FaultRegistry } from "./support/fault-registry.ts";
-import { tarBytes, type TarEntry } from "./support/images.ts";
+import { tarBytes, type TarEntry, busyboxEntries } from "./support/images.ts";
 import { TmuxTerminal } from "./support/tmux.ts";
 import { type Blob, type TestImage, blob, descriptor, image, index, layer, noise, sha256, writeLayout } from "./support/registry-images.ts";
 import { type TestRegistry, pushLayout, startRegistry } from "./support/registry.ts";
@@ -31,9 +30,7 @@ const json = (v: unknown) => new Uint8Array(Buffer.from(JSON.stringify(v)));
 /** One gzip layer of busybox and a file, with a config whose diff_ids are right. */
 async function busyboxImage(): Promise<TestImage> {
   const entries: TarEntry[] = [
-    { name: "bin/", type: "directory" },
-    { name: "bin/busybox", content: readFileSync(busyboxPath()), mode: 0o755 },
-    ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: "symlink", linkname: "busybox" })),
+    ...busyboxEntries(APPLETS),
     { name: "srv/", type: "directory" },
     { name: "srv/greeting", content: "pulled from a registry\n" },
   ];

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { buncPath } from "./support/bunc.ts";
-import { busyboxPath, mountsUnder } from "./support/bundle.ts";
-import { OCI_CONFIG, OCI_MANIFEST, sha256, tarBytes, tempDir, writeLayout, type Blob, type TarEntry } from "./support/images.ts";
+import { mountsUnder } from "./support/bundle.ts";
+import { OCI_CONFIG, OCI_MANIFEST, sha256, tarBytes, tempDir, writeLayout, type Blob, type TarEntry, busyboxEntries } from "./support/images.ts";
 import { type TestRegistry, pushLayout, startRegistry } from "./support/registry.ts";
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -19,9 +19,7 @@ const APPLETS = ["sh", "id", "pwd", "echo", "cat", "ls", "test", "touch", "sleep
 /** busybox in two gzip layers, user "app" in /etc/passwd, Cmd echoing a greeting. */
 async function busyboxLayout(dir: string): Promise<{ layout: string; diffIds: string[] }> {
   const base: TarEntry[] = [
-    { name: "bin/", type: "directory" },
-    { name: "bin/busybox", content: readFileSync(busyboxPath()), mode: 0o755 },
-    ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: "symlink", linkname: "busybox" })),
+    ...busyboxEntries(APPLETS),
     { name: "etc/", type: "directory" },
     { name: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/home/app:/bin/sh\n" },
     { name: "etc/group", content: "root:x:0:\napp:x:1234:\n" },

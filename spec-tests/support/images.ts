@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
+import { busyboxPath } from "./bundle.ts";
 
 export const sha256 = (bytes: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -145,4 +146,13 @@ export async function dockerArchiveEntries(images: { image: BuiltImage; tags: st
   });
   entries.push({ name: "manifest.json", content: JSON.stringify(manifest) });
   return entries;
+}
+
+/** Layer entries for bin/busybox (Debian's busybox-static) and a symlink per applet. */
+export function busyboxEntries(applets: readonly string[]): TarEntry[] {
+  return [
+    { name: "bin/", type: "directory" },
+    { name: "bin/busybox", content: readFileSync(busyboxPath()), mode: 0o755 },
+    ...applets.map((a): TarEntry => ({ name: `bin/${a}`, type: "symlink", linkname: "busybox" })),
+  ];
 }

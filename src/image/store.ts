@@ -35,10 +35,8 @@ export function fsyncDirectory(dir: string): void {
   }
 }
 
-/** Write a file whole and durably under a temp name, then rename it over `target`. */
-export function writeFileAtomic(tempDir: string, prefix: string, target: string, bytes: Uint8Array): void {
-  const temp = join(tempDir, `${prefix}${randomSuffix()}`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+/** Writes all of `bytes` to `fd`, syncs them to disk and closes `fd`, whatever happens. */
+function writeAllAndClose(fd: number, bytes: Uint8Array): void {
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -46,6 +44,12 @@ export function writeFileAtomic(tempDir: string, prefix: string, target: string,
   } finally {
     closeSync(fd);
   }
+}
+
+/** Write a file whole and durably under a temp name, then rename it over `target`. */
+export function writeFileAtomic(tempDir: string, prefix: string, target: string, bytes: Uint8Array): void {
+  const temp = join(tempDir, `${prefix}${randomSuffix()}`);
+  writeAllAndClose(openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644), bytes);
   try {
     renameSync(temp, target);
   } catch (err) {
@@ -84,13 +88,7 @@ export class Staging {
   /** Stage bytes already checked against `digest`. */
   addBytes(digest: string, bytes: Uint8Array): void {
     const { path, fd } = this.tempFile();
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeAllAndClose(fd, bytes);
     this.blobs.push({ digest, size: bytes.length, temp: path });
   }
 
