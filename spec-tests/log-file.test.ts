@@ -2,14 +2,18 @@
 // Each line is one JSON object with level, msg and an RFC 3339 time; a command that succeeds
 // writes no error; a bad command line is logged too (else the client only says it could not
 // find one).
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunc } from "./support/bunc.ts";
+import { type BuncOptions, TestRuntime } from "./support/bunc.ts";
 import { removeTree, TEMP_PREFIX } from "./support/bundle.ts";
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+const rt = new TestRuntime();
+afterAll(() => rt.cleanup());
+const bunc = (args: string[], opts: BuncOptions = {}) => rt.bunc(args, opts);
 
 const dirs: string[] = [];
 afterEach(() => {

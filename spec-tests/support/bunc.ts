@@ -301,16 +301,3 @@ export function cgroupsNamed(ids: string[]): string[] {
   walk("/sys/fs/cgroup", 4);
   return found;
 }
-
-let defaultRuntime: TestRuntime | undefined;
-
-/** Runs bunc with a per-process default state dir, cleaned up when the process exits.
- *  Tests that create containers should own a TestRuntime instead. */
-export function bunc(args: string[], opts: BuncOptions = {}): BuncResult {
-  if (!defaultRuntime) {
-    const rt = new TestRuntime();
-    defaultRuntime = rt;
-    process.on("exit", () => rt.cleanup());
-  }
-  return defaultRuntime.bunc(args, opts);
-}
