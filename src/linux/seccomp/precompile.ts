@@ -8,17 +8,13 @@ import { profileKey, type CompiledEntry } from "./precompiled.ts";
  * For build.ts: the profiles of the configs bunc writes itself, keyed as create will look
  * them up. The config goes through the same text and parser as at create, so the key matches.
  */
-export function precompileProfiles(configs: readonly object[]): Record<string, CompiledEntry> {
-  const out: Record<string, CompiledEntry> = {};
+export function precompileProfiles(configs: readonly object[]): [string, CompiledEntry][] {
+  const out: [string, CompiledEntry][] = [];
   for (const config of configs) {
     const seccomp = parseConfig(JSON.stringify(config), "config.json").linux?.seccomp;
     if (!seccomp) continue;
     const compiled = compileSeccomp(seccomp);
-    out[profileKey(seccomp)] = {
-      program: compiled.program.toString("base64"),
-      flags: compiled.flags,
-      needsListener: compiled.needsListener,
-    };
+    out.push([profileKey(seccomp), { program: compiled.program.toString("base64"), flags: compiled.flags, needsListener: compiled.needsListener }]);
   }
   return out;
 }

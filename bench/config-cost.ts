@@ -1,7 +1,10 @@
-// What the default seccomp profile costs a container: `run` of /bin/true from the config
-// `bunc spec` writes, with its default profile and with linux.seccomp removed, alternating,
-// for bunc and for runc (same two configs), each with its own state root.
-//   bun bench/seccomp-cost.ts [N]   (N defaults to 30)
+// What a full config costs a container over a minimal one: `run` of /bin/true from
+//   minimal  pid and mount namespaces, /proc, nothing else
+//   full     the config `bunc spec` writes (all its namespaces, mounts, devices, masked and
+//            read-only paths), without linux.seccomp
+//   seccomp  the same with its default seccomp profile
+// alternating, for bunc and for runc (same configs), each with its own state root.
+//   bun bench/config-cost.ts [N]   (N defaults to 30)
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +14,7 @@ import { makeBundle, removeTree } from "../spec-tests/support/bundle.ts";
 const arg = process.argv[2];
 const n = arg === undefined ? 30 : /^\d+$/.test(arg) && Number(arg) > 0 ? Number(arg) : fail(`not a count: ${arg}`);
 function fail(message: string): never {
-  console.error(`bench: ${message}\nusage: bun bench/seccomp-cost.ts [N]`);
+  console.error(`bench: ${message}\nusage: bun bench/config-cost.ts [N]`);
   process.exit(2);
 }
 
@@ -24,10 +27,11 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-const work = mkdtempSync(join(tmpdir(), "bunc-bench-seccomp-"));
-const bundles = [makeBundle({ args: ["/bin/true"] }), makeBundle({ args: ["/bin/true"] })];
+const work = mkdtempSync(join(tmpdir(), "bunc-bench-config-"));
+const bundles = [0, 1, 2].map(() => makeBundle({ args: ["/bin/true"] }));
+const VARIANTS = ["minimal", "full", "seccomp"] as const;
 try {
-  // Both bundles get `bunc spec`'s config: one as written, one without linux.seccomp.
+  // `bunc spec`'s config as written, and without linux.seccomp; and a minimal one.
   const specDir = join(work, "spec");
   Bun.spawnSync(["mkdir", "-p", specDir]);
   if (Bun.spawnSync([bunc, "spec", "--bundle", specDir]).exitCode !== 0) fail("bunc spec failed");
@@ -36,10 +40,16 @@ try {
   spec.process.terminal = false;
   const plain = structuredClone(spec);
   delete plain.linux.seccomp;
-  writeFileSync(join(bundles[0]!.dir, "config.json"), JSON.stringify(spec));
-  writeFileSync(join(bundles[1]!.dir, "config.json"), JSON.stringify(plain));
+  const minimal = {
+    ociVersion: spec.ociVersion,
+    process: { args: ["/bin/true"], cwd: "/", user: { uid: 0, gid: 0 } },
+    root: { path: "rootfs" },
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }] },
+  };
+  [minimal, plain, spec].forEach((config, i) => writeFileSync(join(bundles[i]!.dir, "config.json"), JSON.stringify(config)));
 
-  const times = tools.map(() => [[], []] as number[][]);
+  const times = tools.map(() => VARIANTS.map(() => [] as number[]));
   let seq = 0;
   const runOnce = (tool: (typeof tools)[number], bundle: string): number => {
     const root = join(work, `root-${tool.name}`);
@@ -57,10 +67,13 @@ try {
       });
     });
   }
-  console.log(`run /bin/true from bunc spec's config, ${n} runs each, alternating (median ms)`);
+  console.log(`run /bin/true, ${n} runs each, alternating (median ms)`);
   tools.forEach((tool, k) => {
-    const [withProfile, without] = times[k]!.map(median) as [number, number];
-    console.log(`  ${tool.name}  default profile ${withProfile.toFixed(1)}  none ${without.toFixed(1)}  cost ${(withProfile - without).toFixed(1)} ms`);
+    const [min, full, seccomp] = times[k]!.map(median) as [number, number, number];
+    console.log(
+      `  ${tool.name}  minimal ${min.toFixed(1)}  full ${full.toFixed(1)} (+${(full - min).toFixed(1)})  ` +
+        `full+seccomp ${seccomp.toFixed(1)} (profile +${(seccomp - full).toFixed(1)})`,
+    );
   });
 } finally {
   for (const b of bundles) b.cleanup();
