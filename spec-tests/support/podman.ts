@@ -10,7 +10,7 @@
 // the temp dir (no systemd here; the host's /etc/containers and /var/lib/containers stay
 // untouched). The image is a busybox rootfs (Debian's busybox-static, as in bundle.ts)
 // imported from a tar: no registry, no network. No bun:test import: bench/ uses this too.
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRootfs, removeTree, TEMP_PREFIX } from "./bundle.ts";
@@ -144,7 +144,19 @@ function cleanupPodman(pm: Podman): void {
   // podman unmounts the image layers when a container is removed; what is still mounted (a
   // container whose removal failed) is detached by removeTree.
   removeTree(pm.dir);
+  removeDefaultRootIfOurs();
   if (problems.length) throw new Error(`podman cleanup: ${problems.join("; ")}`);
+}
+
+// podman runs bunc without --root, so bunc keeps its state (and its seccomp cache) in the
+// default root. When the tests made that directory, they remove it again, once it holds
+// nothing but the cache.
+const DEFAULT_ROOT = "/run/bunc";
+const hadDefaultRoot = existsSync(DEFAULT_ROOT);
+function removeDefaultRootIfOurs(): void {
+  if (hadDefaultRoot || !existsSync(DEFAULT_ROOT)) return;
+  if (readdirSync(DEFAULT_ROOT).some((name) => name !== "@cache")) return;
+  rmSync(DEFAULT_ROOT, { recursive: true, force: true });
 }
 
 /** Ids of the containers this podman knows, all states. */
