@@ -284,21 +284,7 @@ describe("pull faults (a registry of the test's own)", () => {
     const img = image([await layer({ "big.bin": noise(300_000) }, "gzip")]);
     const l = img.layers[0]!;
     const reg = serve(img);
-    let release = () => {};
-    const hang = new Promise<void>((resolve) => (release = resolve));
-    reg.routes.push((req, url) => {
-      if (url.pathname !== `/v2/app/blobs/${l.digest}` || req.headers.get("range")) return undefined;
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          async pull(controller) {
-            if (sent) return hang.then(() => controller.close());
-            sent = true;
-            controller.enqueue(l.bytes.subarray(0, 100_000));
-          },
-        }),
-      );
-    });
+    const release = reg.stallBlob("app", l, 100_000);
     const store = newStore();
     const partial = join(store, ".bunc-tmp", `partial-sha256-${l.digest.slice(7)}`);
     const child = Bun.spawn([buncPath(), "--store", store, "pull", "-q", `${reg.host}/app:v1`], { stdout: "ignore", stderr: "ignore" });
@@ -324,21 +310,7 @@ describe("pull faults (a registry of the test's own)", () => {
     const img = image([await layer({ "big.bin": noise(300_000) }, "gzip")]);
     const l = img.layers[0]!;
     const reg = serve(img);
-    let release = () => {};
-    const hang = new Promise<void>((resolve) => (release = resolve));
-    reg.routes.push((req, url) => {
-      if (url.pathname !== `/v2/app/blobs/${l.digest}` || req.headers.get("range")) return undefined;
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          async pull(controller) {
-            if (sent) return hang.then(() => controller.close());
-            sent = true;
-            controller.enqueue(l.bytes.subarray(0, 100_000));
-          },
-        }),
-      );
-    });
+    const release = reg.stallBlob("app", l, 100_000);
     const dir = mkdtempSync(join(work, "tty-"));
     const term = new TmuxTerminal(dir, [`${buncPath()} --store ${join(dir, "store")} pull ${reg.host}/app:v1; echo rc=$?`], 120, 20);
     // Polled with awaits: the registry answering the pull lives in this process.

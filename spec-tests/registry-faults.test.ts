@@ -329,21 +329,7 @@ describe("blob integrity and resume", () => {
     const reg = serve();
     const img = serveImage(reg, 1, 300_000);
     const layer = img.layers[0]!;
-    let release = () => {};
-    const hang = new Promise<void>((resolve) => (release = resolve));
-    reg.routes.push((req, url) => {
-      if (url.pathname !== `/v2/app/blobs/${layer.digest}` || req.headers.get("range")) return undefined;
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          async pull(controller) {
-            if (sent) return hang.then(() => controller.close());
-            sent = true;
-            controller.enqueue(layer.bytes.subarray(0, 100_000));
-          },
-        }),
-      );
-    });
+    const release = reg.stallBlob("app", layer, 100_000);
     const dir = mkdtempSync(join(work, "killed-"));
     const out = new DirectoryBlobSink(dir);
     const child = Bun.spawn([process.execPath, join(import.meta.dir, "support", "pull-blob-child.ts"), JSON.stringify({ ref: `${reg.host}/app:v1`, descriptor: descriptor(layer), dir })], {

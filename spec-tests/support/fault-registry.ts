@@ -57,6 +57,30 @@ export class FaultRegistry {
     this.blobs.set(b.digest, b.bytes);
   }
 
+  /**
+   * A GET of blob `b` in `repo` without a Range header gets its first `n` bytes, then the
+   * body stalls until the returned function is called (then it ends, short). Requests with a
+   * Range header (a resume) are served as usual.
+   */
+  stallBlob(repo: string, b: { digest: string; bytes: Uint8Array }, n: number): () => void {
+    let release = () => {};
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    this.routes.push((req, url) => {
+      if (url.pathname !== `/v2/${repo}/blobs/${b.digest}` || req.headers.get("range")) return undefined;
+      let sent = false;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (sent) return stalled.then(() => controller.close());
+            sent = true;
+            controller.enqueue(b.bytes.subarray(0, n));
+          },
+        }),
+      );
+    });
+    return release;
+  }
+
   stop(): void {
     this.server.stop(true);
   }
