@@ -4,7 +4,7 @@ import { commit, version } from "../build-info.ts";
 import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
 import { ensurePrivateDir, privateTmpDir } from "../runtime/rootless.ts";
-import { leadingGlobalOptions, parseArgs, usageText } from "./args.ts";
+import { leadingGlobalOptions, parseArgs, stringOption, usageText } from "./args.ts";
 import type { Command } from "./commands/context.ts";
 import { configureLog, log } from "../log.ts";
 import { print, printError } from "../output.ts";
@@ -16,7 +16,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   state: async () => (await import("./commands/state.ts")).state,
   kill: async () => (await import("./commands/kill.ts")).kill,
   delete: async () => (await import("./commands/delete.ts")).del,
-  run: async () => (await import("./commands/run-image.ts")).runCommand,
+  // From a bundle, or from an image with --image: a plain run must not load the image code.
+  run: async () => (ctx) =>
+    stringOption(ctx.options, "image") === undefined
+      ? import("./commands/run.ts").then((m) => m.run(ctx))
+      : import("./commands/run-image.ts").then((m) => m.runImage(ctx)),
   list: async () => (await import("./commands/list.ts")).list,
   spec: async () => (await import("./commands/spec.ts")).spec,
   features: async () => (await import("./commands/features.ts")).features,

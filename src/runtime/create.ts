@@ -195,7 +195,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
         setup.createCgroup(cgroup);
         setup.applyResources(cgroup, config.linux?.resources ?? {});
         await warm;
-        await setup.addProcess(cgroup, initPid);
+        setup.addProcess(cgroup, initPid);
       }
       send(cliSock, { type: "placed" });
     } catch (err) {

@@ -110,7 +110,7 @@ export async function execInContainer(store: StateStore, req: ExecRequest): Prom
       () => joins.forEach((j) => linuxSys.setns(j.fd, NAMESPACE_FLAGS[j.type], `the container's ${j.type} namespace`)),
       () => Bun.spawn({ cmd: stageCommand(stageFd + 1), env: stageEnv("exec", stageFd), stdio: stdio as never, cwd: "/" }),
     );
-    if (c.record.cgroup) await addProcess(c.record.cgroup, child.pid);
+    if (c.record.cgroup) addProcess(c.record.cgroup, child.pid);
     const plan: ExecPlan = {
       type: "exec",
       id: req.id,

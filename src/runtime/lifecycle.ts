@@ -3,6 +3,7 @@
 // one fail and change nothing.
 import { closeSync, existsSync, openSync, readSync, unlinkSync, constants as fsConstants } from "node:fs";
 import { join } from "node:path";
+import { waitReadable } from "../../ffi/io.ts";
 import { BuncError } from "../errors.ts";
 import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
 import { destroyCgroup } from "../linux/cgroups/cgroup.ts";
@@ -31,11 +32,11 @@ export function startContainer(store: StateStore, id: string): Container {
   try {
     // Opening the fifo for reading releases the init's blocked open for writing. It answers
     // once the startContainer hooks ran, and its end closes when the process is exec'd.
-    // Read with short sleeps (no poll(2): `start` should not pay for loading libc bindings)
-    // and notice a dead init.
+    // poll(2) wakes us at that close (sleeping in steps would add up to a step to every
+    // start); it gives up every 100 ms to notice a dead init.
     const deadline = Date.now() + START_TIMEOUT_MS;
     const buf = Buffer.alloc(4096);
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       let n: number | undefined;
       try {
         n = readSync(fd, buf, 0, buf.length, null);
@@ -56,7 +57,7 @@ export function startContainer(store: StateStore, id: string): Container {
         throw new BuncError("state", `cannot start container "${id}": its init exited`);
       }
       if (Date.now() > deadline) throw new BuncError("stage", `timed out starting container "${id}"`);
-      Bun.sleepSync(attempt < 20 ? 0.1 : 5);
+      waitReadable(fd, 100);
     }
   } finally {
     closeSync(fd);

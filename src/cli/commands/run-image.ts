@@ -26,11 +26,6 @@ import { resourcesFromFlags } from "./update.ts";
 
 const usage = (msg: string) => new BuncError("usage", msg);
 
-/** `run`: from a bundle, or from an image with --image. */
-export function runCommand(ctx: CommandContext): Promise<number> {
-  return stringOption(ctx.options, "image") === undefined ? run(ctx) : runImage(ctx);
-}
-
 /** -v SRC:DST[:ro|rw] as a bind mount; SRC must exist on the host. */
 export function volumeMount(value: string): Mount {
   const parts = value.split(":");

@@ -1,8 +1,7 @@
 // One container's cgroup on this host, whatever its layout. On v1 (and hybrid) it is a
 // directory per hierarchy; on v2 a single directory. Only directories bunc made itself are
 // ever removed. The record of it (CgroupRecord) is kept in the container's state.
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BuncError } from "../../errors.ts";
 import { cgroupPath, ownCgroups } from "./cgroups-path.ts";
@@ -103,14 +102,15 @@ export function applyWrites(record: CgroupRecord, writes: CgroupWrite[]): void {
 }
 
 /**
- * Put `pid` in every hierarchy of the container's cgroup, from a pool thread: the first v1
- * migration of a while waits for an RCU grace period (~10–20 ms here), and the caller's main
- * thread and the process being moved go on meanwhile.
+ * Put `pid` in every hierarchy of the container's cgroup. The first v1 migration of a while
+ * waits for an RCU grace period (~10–20 ms here): `create` starts one early on a pool thread
+ * (migration-warmup.ts) and waits for it, after which each write takes ~50 µs, far less than
+ * a round trip through the pool per hierarchy.
  */
-export async function addProcess(record: CgroupRecord, pid: number): Promise<void> {
+export function addProcess(record: CgroupRecord, pid: number): void {
   for (const dir of new Set(Object.values(record.dirs))) {
     try {
-      await writeFile(join(dir, "cgroup.procs"), String(pid), { flag: "r+" });
+      writeFileSync(join(dir, "cgroup.procs"), String(pid), { flag: "r+" });
     } catch (err) {
       throw new BuncError("system", `cgroup.procs: ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (in ${dir})`);
     }

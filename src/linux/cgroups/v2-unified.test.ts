@@ -45,14 +45,14 @@ describe.skipIf(!usable)("cgroup v2 on the unified hierarchy", () => {
   test("a process added through cgroup.procs is listed", async () => {
     const r = v2Record();
     const child = sleeper();
-    await addProcess(r, child.pid);
+    addProcess(r, child.pid);
     expect(cgroupPids(r)).toEqual([child.pid]);
     expect(readFileSync(`/proc/${child.pid}/cgroup`, "utf8")).toContain(`0::${r.path}`);
   });
 
   test("cgroup.freeze freezes and thaws", async () => {
     const r = v2Record();
-    await addProcess(r, sleeper().pid);
+    addProcess(r, sleeper().pid);
     setFrozen(r, true);
     expect(isFrozen(r)).toBe(true);
     expect(readFileSync(join(r.dirs.unified!, "cgroup.events"), "utf8")).toMatch(/^frozen 1$/m);
@@ -64,8 +64,8 @@ describe.skipIf(!usable)("cgroup v2 on the unified hierarchy", () => {
     const r = v2Record();
     const a = sleeper();
     const b = sleeper();
-    await addProcess(r, a.pid);
-    await addProcess(r, b.pid);
+    addProcess(r, a.pid);
+    addProcess(r, b.pid);
     expect(killCgroup(r)).toBe(true);
     expect(await a.exited).not.toBe(0);
     expect(await b.exited).not.toBe(0);
