@@ -5,7 +5,8 @@ import { BuncError, messageOf } from "../errors.ts";
 import { StateStore } from "../runtime/state-store.ts";
 import { ensurePrivateDir, privateTmpDir } from "../runtime/rootless.ts";
 import { leadingGlobalOptions, parseArgs, stringOption, usageText } from "./args.ts";
-import type { Command } from "./commands/context.ts";
+import type { Command, CommandContext } from "./commands/context.ts";
+import type { StartedStage } from "../runtime/stage-start.ts";
 import { configureLog, log } from "../log.ts";
 import { print, printError } from "../output.ts";
 
@@ -57,6 +58,7 @@ export async function runCli(argv: string[]): Promise<number> {
   let jsonErrors = false;
   let commandName: string | undefined;
   let logConfigured = false;
+  let ctx: CommandContext | undefined;
   try {
     const parsed = parseArgs(argv);
     commandName = parsed.command;
@@ -74,16 +76,15 @@ export async function runCli(argv: string[]): Promise<number> {
       print(usageText(parsed.command === "help" ? parsed.positionals[0] : parsed.command));
       return 0;
     }
-    // The kernel's wait for a first cgroup migration is long: start it before anything loads.
-    if (parsed.command === "create" || parsed.command === "run") (await import("../linux/cgroups/migration-warmup.ts")).warmUpMigration();
     const load = COMMANDS[parsed.command];
     if (!load) throw new BuncError("unsupported", `command "${parsed.command}" is not implemented yet`);
     log("debug", `${parsed.command} ${parsed.positionals.join(" ")}`);
     // The per-user fallback under /tmp must be ours alone before any state goes in it.
     if (global.root === privateTmpDir(process.geteuid!())) ensurePrivateDir(global.root);
-    const store = new StateStore(global.root);
+    ctx = { global, options: parsed.options, positionals: parsed.positionals, dashDash: parsed.dashDash, store: new StateStore(global.root) };
+    if (parsed.command === "create" || parsed.command === "run") ctx.stage = await startStageEarly(ctx);
     const run = await load();
-    return await run({ global, options: parsed.options, positionals: parsed.positionals, dashDash: parsed.dashDash, store });
+    return await run(ctx);
   } catch (err) {
     const msg = messageOf(err);
     const global = logConfigured ? undefined : leadingGlobalOptions(argv);
@@ -94,5 +95,24 @@ export async function runCli(argv: string[]): Promise<number> {
     log("error", msg);
     printError(jsonErrors ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n` : `bunc: ${msg}\n`);
     return exitCodeOf(err, commandName);
+  } finally {
+    // A stage no create took over (the command failed before, or wanted another one).
+    if (ctx?.stage && !ctx.stage.taken) (await import("../runtime/stage-start.ts")).abandonStage(ctx.store, ctx.stage);
+  }
+}
+
+/**
+ * create and run start the container's first stage before loading the rest of bunc: its own
+ * start-up (a second Bun, ~10 ms) then overlaps ours. The command takes it over if its
+ * request matches; if this fails, the command runs the same steps and reports the error.
+ */
+async function startStageEarly(ctx: CommandContext): Promise<StartedStage | undefined> {
+  if (stringOption(ctx.options, "image") !== undefined || ctx.positionals[0] === undefined) return undefined;
+  try {
+    const [{ createRequest }, { startStage }] = await Promise.all([import("./commands/create-request.ts"), import("../runtime/stage-start.ts")]);
+    const request = createRequest(ctx, false);
+    return startStage(ctx.store, { id: request.id, bundle: request.bundle, preserveFds: request.preserveFds + (request.listenFds ?? 0) });
+  } catch {
+    return undefined;
   }
 }

@@ -1,16 +1,15 @@
-// `create`, CLI side: validate the bundle, claim the id, make exec.fifo, start the stages and
-// put the init into its pid namespace, hand it the plan, wait for {ready}, record the state.
+// `create`, CLI side: start the first stage (stage-start.ts: the id claimed, exec.fifo made,
+// the init in its pid namespace), check the config while it boots, hand it the plan, wait
+// for {ready}, record the state.
 // Any failure kills what was started and removes the state dir: a failed create leaves
 // nothing behind.
 import type { Subprocess } from "bun";
-import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { userName } from "../linux/subids.ts";
 import { isAbsolute, join, resolve } from "node:path";
-import { O } from "../../ffi/constants.ts";
-import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
-import { linuxSys } from "../../ffi/sys.ts";
+import { closeFd, sendSignal } from "../../ffi/io.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
-import { enterNamespaces, has, isNew, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
+import { has, isNew } from "../linux/namespaces.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
 import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
@@ -18,15 +17,11 @@ import { checkSysctlNamespaces } from "../linux/sysctl.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 type Setup = typeof import("./create-setup.ts");
-import { readConfigText } from "../spec/config-file.ts";
-import { parseJsonText } from "../spec/json-text.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
-import { readOnlySelf } from "./stages/readonly-self.ts";
-import { spawnInNamespaces } from "./stages/spawn-in-namespaces.ts";
-import { stageCommand, stageEnv, type StageRole } from "./stages/stage-env.ts";
-import { EXEC_FIFO, type ContainerRecord, type StateStore } from "./state-store.ts";
+import { abandonStage, stageFits, startStage, type StartedStage } from "./stage-start.ts";
+import type { ContainerRecord, StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 import { activationEnv } from "./socket-activation.ts";
 import { admitUserNamespaceRoot } from "./console-receiver.ts";
@@ -52,6 +47,8 @@ export interface CreateRequest {
   foreground: boolean;
   /** Rootless: cgroups only where delegated to the caller (runtime/container-cgroup.ts). */
   rootless?: boolean;
+  /** The stage the CLI started early for this request (stage-start.ts), if it did. */
+  stage?: StartedStage;
 }
 
 export interface Created {
@@ -70,66 +67,25 @@ export function checkCreatable(config: Spec, consoleSocket?: string): void {
   checkSysctlNamespaces(config.linux?.sysctl ?? {}, config.linux?.namespaces ?? []);
 }
 
-/**
- * The namespaces of a config not yet checked by the schema: just enough to start the init
- * early. The full check runs while the init boots; if it fails, the init is killed.
- */
-function earlyNamespaces(doc: unknown): NamespaceEntry[] {
-  const list = (doc as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
-  if (!Array.isArray(list)) return [];
-  return list.filter(
-    (e): e is NamespaceEntry => typeof e === "object" && e !== null && typeof e.type === "string" && (e.path === undefined || typeof e.path === "string"),
-  );
-}
-
 export async function createContainer(store: StateStore, request: CreateRequest): Promise<Created> {
-  const warm = warmUpMigration();
   // Socket-activation fds come first, then --preserve-fds: all of them pass through from 3 up.
   const req = { ...request, preserveFds: request.preserveFds + (request.listenFds ?? 0) };
-  const bundle = resolve(req.bundle);
-  const { file, text } = readConfigText(bundle);
-  const entries = earlyNamespaces(parseJsonText(text, file));
-  // A user without root can make no namespace but a user namespace (and those it then owns).
-  if (process.geteuid!() !== 0 && !has(entries, "user")) {
-    throw new BuncError("config", `linux.namespaces: running without root needs a user namespace (add "user" with linux.uidMappings and linux.gidMappings; bunc spec --rootless writes such a config)`);
+  const stageRequest = { id: req.id, bundle: req.bundle, stdio: req.stdio, preserveFds: req.preserveFds };
+  let stage = request.stage;
+  if (stage && !stageFits(stage, stageRequest)) {
+    abandonStage(store, stage);
+    stage = undefined;
   }
-
-  const dir = store.claim(req.id);
-  const opened: number[] = [];
-  let child: Subprocess | undefined;
+  stage ??= startStage(store, stageRequest);
+  stage.taken = true;
+  const { bundle, text, file, entries, userns, stageFd, cliSock, opened, child } = stage;
+  const warm = warmUpMigration();
   let initPid = 0;
   let config: Spec | undefined;
   let setup: Setup | undefined;
   let cgroup: CgroupRecord | undefined;
   let setgroupsAllowed = true;
   try {
-    const fifoPath = join(dir, EXEC_FIFO);
-    mkfifo(fifoPath, 0o622);
-    chmodSync(fifoPath, 0o622); // mkfifo's mode passes through the umask
-    const fifoFd = openRaw(fifoPath, O.PATH);
-    opened.push(fifoFd);
-    const [cliSock, stageSock] = socketPair();
-    opened.push(cliSock);
-    const exeFd = readOnlySelf(linuxSys);
-    opened.push(exeFd);
-
-    const userns = has(entries, "user");
-    keepAcrossExec(req.preserveFds);
-    const stageFd = 3 + req.preserveFds;
-    const stdio = [
-      ...(req.stdio ?? ["inherit", "inherit", "inherit"]),
-      ...Array.from({ length: req.preserveFds }, (_, i) => 3 + i),
-      stageSock, fifoFd, exeFd,
-    ] as const;
-    const spawn = (role: StageRole) =>
-      Bun.spawn({ cmd: stageCommand(stageFd + 2), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
-    try {
-      child = userns ? spawn("nsinit") : spawnInit(entries, () => spawn("init"));
-    } finally {
-      // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
-      closeFd(stageSock);
-    }
-
     // While the stage boots, load the schemas and the rest of create, and check the config.
     const [{ parseConfig }, loaded] = await Promise.all([import("../spec/validate-config.ts"), import("./create-setup.ts")]);
     setup = loaded;
@@ -293,20 +249,4 @@ export function writePidFile(path: string, pid: number): void {
   } catch (err) {
     throw new BuncError("system", `--pid-file ${path}: cannot write: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
   }
-}
-
-/**
- * Without a user namespace the CLI puts the init into its pid (and time) namespace itself:
- * these apply to children only, so its main thread unshares or joins them, spawns the init,
- * and goes back. Saves starting a second Bun.
- */
-function spawnInit(entries: NamespaceEntry[], spawn: () => Subprocess): Subprocess {
-  const set = namespaceSet(entries, [...SPAWNER_NAMESPACES] as NamespaceType[]);
-  const kinds = (["pid", "time"] as NamespaceType[]).filter(
-    (t) => set.create & NAMESPACE_FLAGS[t] || set.join.some((j) => j.type === t),
-  );
-  const fds = set.join.map((entry) =>
-    openNamespace(linuxSys, entry, `linux.namespaces[${entries.findIndex((e) => e.type === entry.type)}].path`, (p) => openRaw(p, O.RDONLY)),
-  );
-  return spawnInNamespaces(kinds, () => enterNamespaces(linuxSys, set, fds), spawn);
 }

@@ -1,25 +1,6 @@
-import { intOption, stringOption, boolOption } from "../args.ts";
-import { BuncError } from "../../errors.ts";
-import { createContainer, type CreateRequest } from "../../runtime/create.ts";
-import { listenFds } from "../../runtime/socket-activation.ts";
-import { isRootless } from "../../runtime/rootless.ts";
+import { createContainer } from "../../runtime/create.ts";
 import type { CommandContext } from "./context.ts";
-
-export function createRequest(ctx: CommandContext, foreground: boolean): CreateRequest {
-  if (stringOption(ctx.options, "pidfd-socket")) throw new BuncError("unsupported", "--pidfd-socket is not supported yet");
-  return {
-    id: ctx.positionals[0]!,
-    bundle: stringOption(ctx.options, "bundle") ?? process.cwd(),
-    pidFile: stringOption(ctx.options, "pid-file"),
-    consoleSocket: stringOption(ctx.options, "console-socket"),
-    preserveFds: intOption("preserve-fds", ctx.options["preserve-fds"]) ?? 0,
-    listenFds: listenFds(),
-    noPivot: boolOption(ctx.options, "no-pivot"),
-    noNewKeyring: boolOption(ctx.options, "no-new-keyring"),
-    foreground,
-    rootless: isRootless(ctx.global.rootless),
-  };
-}
+import { createRequest } from "./create-request.ts";
 
 export async function create(ctx: CommandContext): Promise<number> {
   const { child } = await createContainer(ctx.store, createRequest(ctx, false));

@@ -7,7 +7,7 @@ import { childExitCode } from "../../runtime/child-exit.ts";
 import { openConsoleReceiver, type ConsoleReceiver } from "../../runtime/console-receiver.ts";
 import { createContainer, type CreateRequest } from "../../runtime/create.ts";
 import type { TerminalProxy } from "../../runtime/terminal-proxy.ts";
-import { createRequest } from "./create.ts";
+import { createRequest } from "./create-request.ts";
 import type { CommandContext } from "./context.ts";
 import { forwardSignals } from "./forward-signals.ts";
 
