@@ -50,22 +50,37 @@ const sharedParents = (cgroupsPath: string | undefined, dirs: Record<string, str
 /** Make every missing directory, noting which ones bunc made. */
 export function createCgroup(record: CgroupRecord): void {
   for (const [controller, dir] of Object.entries(record.dirs)) {
-    const missing: string[] = [];
-    for (let d = dir; !existsSync(d); d = join(d, "..")) missing.unshift(d);
-    for (const d of missing) {
-      try {
-        mkdirSync(d);
-        record.created.push(d);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-          throw new BuncError("system", `cannot create cgroup ${d}: ${(err as Error).message}`);
-        }
-      }
-    }
+    makeChain(record, dir);
     // A new v1 cpuset starts with no cpus and no mems, and takes no process. Fill every
     // empty one from the top down, not only ours: a parent another create has just made
     // may still be empty.
     if (controller === "cpuset" && record.version === "v1") fillCpusets(dir);
+  }
+}
+
+/**
+ * mkdir `dir` and its missing parents. A shared parent (the default /bunc) is removed by the
+ * delete of its last container: when it vanishes between our check and our mkdir (ENOENT),
+ * the chain is made again.
+ */
+function makeChain(record: CgroupRecord, dir: string): void {
+  for (let attempt = 1; ; attempt++) {
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = join(d, "..")) missing.unshift(d);
+    try {
+      for (const d of missing) {
+        try {
+          mkdirSync(d);
+          record.created.push(d);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        }
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && attempt < 5) continue;
+      throw new BuncError("system", `cannot create cgroup ${dir}: ${(err as Error).message}`);
+    }
   }
 }
 
