@@ -46,6 +46,15 @@ export class MappedStorage {
     }
   }
 
+  /** Makes the namespace and sets its maps, then ends the stage: what `bunc doctor` tries. */
+  probe(): void {
+    try {
+      this.start();
+    } finally {
+      this.close();
+    }
+  }
+
   private start(): void {
     if (this.child) return;
     const [cliSock, stageSock] = socketPair();
