@@ -228,21 +228,24 @@ function cgroupCheck(euid: number, rootless: boolean): Finding {
   if (!rootless) {
     return finding("cgroups", true, host.mode === "v2" ? "cgroup v2" : `cgroup ${host.mode}: v1 controllers${host.unified ? `, cgroup2 at ${host.unified}` : ""}`, "", false);
   }
-  if (host.mode !== "v2") {
+  if (host.mode === "v1" || !host.unified) {
     return finding("cgroups (rootless)", false, `cgroup ${host.mode}: only root can make cgroups here, so rootless containers get no resource limits`, "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2, then run bunc under a systemd unit or scope with Delegate=yes", false);
   }
+  const hybrid = host.mode === "hybrid" ? `cgroup hybrid: the v1 controllers are root's; in the cgroup2 hierarchy at ${host.unified}, ` : "cgroup v2, ";
   const own = ownCgroups().get("") ?? "/";
-  const root = delegationRoot(host.unified!, own, euid);
-  let writable = false;
+  const root = delegationRoot(host.unified, own, euid);
+  let offered: string | undefined;
   try {
-    if (root) accessSync(`${host.unified}${root}/cgroup.subtree_control`, constants.W_OK);
-    writable = !!root;
+    if (root) {
+      accessSync(`${host.unified}${root}/cgroup.subtree_control`, constants.W_OK);
+      offered = readFileSync(`${host.unified}${root}/cgroup.controllers`, "utf8").trim() || "no controllers";
+    }
   } catch {}
   return finding(
     "cgroups (rootless)",
-    writable,
-    writable ? `cgroup v2, ${root} is delegated to you: limits apply under it` : `cgroup v2, but no part of your cgroup (${own}) is delegated to you: resources are skipped`,
-    "run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc run …",
+    offered !== undefined,
+    offered !== undefined ? `${hybrid}${root} is delegated to you: limits of ${offered} apply under it` : `${hybrid}no part of your cgroup (${own}) is delegated to you: resources are skipped`,
+    `${host.mode === "hybrid" ? "boot with systemd.unified_cgroup_hierarchy=1 for all controllers in cgroup v2, and " : ""}run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc run …`,
     false,
   );
 }
