@@ -272,7 +272,7 @@ describe("bunc doctor", () => {
       expect(f.fix === "").toBe(f.ok);
     }
     const checks = byCheck(findings);
-    for (const name of ["user namespaces", "openat2", "open_tree/mount_setattr"]) expect(checks.get(name)?.ok).toBe(true);
+    for (const name of ["user namespaces", "user namespace (tried)", "openat2", "open_tree/mount_setattr"]) expect(checks.get(name)?.ok).toBe(true);
     // Sub-id ranges are a rootless matter.
     expect(checks.has("/etc/subuid range")).toBe(false);
   });
@@ -288,6 +288,9 @@ describe("bunc doctor", () => {
       expect(checks.get("newuidmap")?.ok).toBe(true);
       expect(checks.get("newgidmap")?.ok).toBe(true);
       expect(checks.get("runtime binary (rootless)")?.ok).toBe(true);
+      // Tried, not inferred: a namespace with the caller's own ids, then one with the range.
+      expect(checks.get("user namespace (tried)")).toMatchObject({ ok: true, detail: expect.stringContaining(`uid map 0 ${user.uid} 1`) });
+      expect(checks.get("sub-id maps (tried)")).toMatchObject({ ok: true, detail: expect.stringContaining(`uid map 0 ${user.uid} 1, 1 ${subStart} 65536`) });
       const cgroups = checks.get("cgroups (rootless)")!;
       // Whatever the layout, the finding says what rootless resources get, and a fix if none.
       if (!cgroups.ok) expect(cgroups.fix).toContain("Delegate=yes");
@@ -306,9 +309,34 @@ describe("bunc doctor", () => {
     expect(sub.required).toBe(false);
     expect(sub.detail).toContain(`no line for ${user.name} in /etc/subuid`);
     expect(sub.fix).toContain(`usermod --add-subuids 100000-165535 ${user.name}`);
+    // Nothing to try with no range; the namespace with the user's own ids is still tried.
+    const checks = byCheck(JSON.parse(r.stdout) as Finding[]);
+    expect(checks.has("sub-id maps (tried)")).toBe(false);
+    expect(checks.get("user namespace (tried)")?.ok).toBe(true);
     const text = user.bunc(["doctor"]);
     expect(text.stdout).toContain("warn  /etc/subuid range");
     expect(text.stdout).toContain("fix: as root: usermod --add-subuids");
+  });
+});
+
+describe("bunc doctor with a range the kernel refuses", () => {
+  type Finding = { check: string; ok: boolean; detail: string; fix: string; required: boolean };
+
+  test("the tried map fails: the finding says what the helper said and how to fix the files", () => {
+    // Listed for the user, so newuidmap lets it through, but past the last id a map may hold.
+    user.setSubIds(4294967000, 65536);
+    try {
+      const r = user.bunc(["doctor", "--format", "json"]);
+      expect(r.exitCode).toBe(0);
+      const tried = (JSON.parse(r.stdout) as Finding[]).find((f) => f.check === "sub-id maps (tried)")!;
+      expect(tried.ok).toBe(false);
+      expect(tried.required).toBe(false);
+      expect(tried.detail).toContain(`cannot set uid map 0 ${user.uid} 1, 1 4294967000 65536`);
+      expect(tried.detail).toContain("newuidmap");
+      expect(tried.fix).toContain(`fix the lines for ${user.name} in /etc/subuid and /etc/subgid`);
+    } finally {
+      user.clearSubIds();
+    }
   });
 });
 

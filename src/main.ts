@@ -1,5 +1,5 @@
-// One binary, three roles, chosen by an environment marker that only bunc sets: the CLI,
-// and the nsinit and init stages it starts of itself (see runtime/stages/). Each role loads
+// One binary, several roles, chosen by an environment marker that only bunc sets: the CLI,
+// and the stages it starts of itself (see runtime/stages/). Each role loads
 // only its own modules: the stages never pay for the CLI's schemas.
 import { STAGE_MARKER } from "./runtime/stages/stage-env.ts";
 
@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   if (role === "init") (await import("./runtime/stages/init.ts")).runInit();
   else if (role === "nsinit") await (await import("./runtime/stages/nsinit.ts")).runNsinit();
   else if (role === "exec") await (await import("./runtime/stages/exec-stage.ts")).runExecStage();
+  else if (role === "storage") await (await import("./runtime/stages/storage-stage.ts")).runStorageStage();
   else process.exit(await (await import("./cli/main.ts")).runCli(process.argv.slice(2)));
 }
 

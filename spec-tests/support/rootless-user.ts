@@ -23,6 +23,13 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  cgroup?: string;
+}
+
 export interface TestUser {
   name: string;
   uid: number;
@@ -35,10 +42,13 @@ export interface TestUser {
   setSubIds(start: number, count: number): void;
   /** Remove the user's lines from /etc/subuid and /etc/subgid. */
   clearSubIds(): void;
-  /** Run bunc as the user with a clean environment (PATH, HOME, XDG_RUNTIME_DIR, USER). */
-  bunc(args: string[], opts?: { cwd?: string; env?: Record<string, string>; timeoutMs?: number }): RunResult;
+  /**
+   * Run bunc as the user with a clean environment (PATH, HOME, XDG_RUNTIME_DIR, USER);
+   * `cgroup`: a cgroup2 directory root puts the process in first (as systemd would).
+   */
+  bunc(args: string[], opts?: RunOptions): RunResult;
   /** Run any command as the user, same environment. */
-  run(cmd: string[], opts?: { cwd?: string; env?: Record<string, string>; timeoutMs?: number }): RunResult;
+  run(cmd: string[], opts?: RunOptions): RunResult;
   /** A bundle owned by the user: busybox rootfs and `bunc spec --rootless`'s config, patched. */
   makeBundle(patch?: (config: Record<string, any>) => void): string;
   remove(): void;
@@ -108,8 +118,9 @@ export function createTestUser(): TestUser {
       const [out, err] = ["out", "err"].map((k) => join(outDir, `${++calls}.${k}`));
       const fds = [openSync(out!, "w"), openSync(err!, "w")];
       try {
+        const asUser = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", ...cmd];
         const r = Bun.spawnSync({
-          cmd: ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", ...cmd],
+          cmd: opts.cgroup === undefined ? asUser : ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', opts.cgroup, ...asUser],
           cwd: opts.cwd ?? dir,
           env: env(opts.env),
           stdio: ["ignore", fds[0]!, fds[1]!],

@@ -23,7 +23,11 @@ export interface GcReport {
 export async function collectGarbage(storeDir: string): Promise<GcReport> {
   const store = new ImageStore(storeDir);
   const report: GcReport = { blobsRemoved: 0, bytesFreed: 0, tempsRemoved: 0, treesRemoved: 0 };
-  if (!store.isLayout()) return report;
+  if (!store.isLayout()) {
+    // Trees that `run --image oci:…` unpacked into a store that holds no image yet.
+    report.treesRemoved = pruneRootfsCache(storeDir, new Set());
+    return report;
+  }
   return store.withLock(async () => {
     // Mark everything reachable first: an unreadable manifest stops gc before it deletes.
     const kept: Reach = { blobs: new Map(), configs: 0, chains: new Set() };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { missingSubIdRanges, parseSubIds, userName } from "./subids.ts";
+import { mapsFromRanges, missingSubIdRanges, parseSubIds, userName } from "./subids.ts";
 
 describe("sub-id files", () => {
   const text = "alice:100000:65536\n1001:300000:1000\n# comment\nbob:200000:65536\nalice:bad:1\nalice:500000:0\n";
@@ -20,5 +20,12 @@ describe("sub-id files", () => {
   test("user names come from the passwd text", () => {
     expect(userName(1000, "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n")).toBe("alice");
     expect(userName(1001, "alice:x:1000:1000::/home/alice:/bin/sh\n")).toBeUndefined();
+  });
+  test("wide maps: the caller's own id is 0, its ranges follow from 1 in order", () => {
+    expect(mapsFromRanges(1000, [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }])).toEqual([
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+      { containerID: 65537, hostID: 300000, size: 10 },
+    ]);
   });
 });

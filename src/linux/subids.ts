@@ -57,3 +57,38 @@ function readPasswd(): string {
     return "";
   }
 }
+
+export interface IdMaps {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+/** The caller's own id as 0, then its ranges one after another from 1 (as rootless podman maps). */
+export function mapsFromRanges(own: number, ranges: SubIdRange[]): IdMapping[] {
+  const maps: IdMapping[] = [{ containerID: 0, hostID: own, size: 1 }];
+  let next = 1;
+  for (const r of ranges) {
+    maps.push({ containerID: next, hostID: r.start, size: r.count });
+    next += r.count;
+  }
+  return maps;
+}
+
+/**
+ * The widest maps the caller may set through newuidmap/newgidmap: undefined when either file
+ * gives it no range or a helper is not installed (then only its own ids can be mapped).
+ */
+export function wideIdMaps(euid: number, egid: number, helperPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"): IdMaps | undefined {
+  const name = userName(euid);
+  const uids = readSubIds(SUBUID_FILE, name, euid);
+  const gids = readSubIds(SUBGID_FILE, name, euid);
+  if (uids.length === 0 || gids.length === 0) return undefined;
+  if (!Bun.which("newuidmap", { PATH: helperPath }) || !Bun.which("newgidmap", { PATH: helperPath })) return undefined;
+  return { uidMappings: mapsFromRanges(euid, uids), gidMappings: mapsFromRanges(egid, gids) };
+}
+
+/** Only the caller's own ids, as root: what needs no helper. */
+export const ownIdMaps = (euid: number, egid: number): IdMaps => ({
+  uidMappings: [{ containerID: 0, hostID: euid, size: 1 }],
+  gidMappings: [{ containerID: 0, hostID: egid, size: 1 }],
+});

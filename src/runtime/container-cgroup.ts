@@ -9,7 +9,7 @@ import { v1DeviceWrites, v1Writes } from "../linux/cgroups/v1-writes.ts";
 import { applyV2Devices } from "../linux/cgroups/v2-devices.ts";
 import { v2Writes } from "../linux/cgroups/v2-writes.ts";
 import { log } from "../log.ts";
-import { delegatedCgroup, hasResources, rootlessResourcesWarning } from "../linux/cgroups/rootless-cgroup.ts";
+import { delegatedCgroup, delegatedWrites, hasResources, rootlessResourcesWarning, undelegatedWarning } from "../linux/cgroups/rootless-cgroup.ts";
 import type { LinuxResources, Spec } from "../spec/runtime-config.ts";
 
 /**
@@ -41,10 +41,18 @@ export function applyResources(
   resources: LinuxResources,
   options: ApplyOptions = {},
 ): void {
-  const rules = options.skipDevices ? undefined : effectiveDeviceRules(resources.devices ?? []);
+  // A delegated (rootless) cgroup guards no devices: the container has none of its own, only
+  // the host's bound in, and a user cannot attach a device program anyway.
+  const delegated = record.enableFrom !== undefined;
+  const rules = options.skipDevices || delegated ? undefined : effectiveDeviceRules(resources.devices ?? []);
   const opts = { log: (msg: string) => log("debug", msg), current: options.current };
   if (record.version === "v2") {
-    const writes = v2Writes(resources, opts);
+    let writes = v2Writes(resources, opts);
+    if (delegated) {
+      const { kept, skipped, offered } = delegatedWrites(record.enableFrom!, writes);
+      if (skipped.length) log("warning", undelegatedWarning(skipped, record.enableFrom!, offered));
+      writes = kept;
+    }
     const dir = record.dirs.unified!;
     enableControllers(record.enableFrom ?? dir.slice(0, dir.length - record.path.length), dir, [...new Set(writes.map((w) => w.controller))]);
     applyWrites(record, writes);

@@ -1,5 +1,7 @@
 // `bunc doctor`: what this host offers bunc, for the caller as they are (root or not), each
-// finding with the fix when something is missing. Nothing here changes the host. Checks that
+// finding with the fix when something is missing. Nothing here changes the host: it reads
+// sysctls and files, and tries what containers will do (a user namespace with its maps, in
+// a throwaway stage, as a container's nsinit makes one). Checks that
 // a rootless run cannot do without are `required`; the others only limit what works
 // (resource limits, wide id maps).
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
@@ -10,7 +12,9 @@ import { delegationRoot } from "../linux/cgroups/rootless-cgroup.ts";
 import { detectCgroups } from "../linux/cgroups/detect.ts";
 import { ownCgroups } from "../linux/cgroups/cgroups-path.ts";
 import { openInRoot } from "../linux/safe-path.ts";
-import { readSubIds, SUBGID_FILE, SUBUID_FILE, userName } from "../linux/subids.ts";
+import { MappedStorage } from "../image/run/mapped-storage.ts";
+import { mapText } from "../linux/user-namespace.ts";
+import { ownIdMaps, readSubIds, SUBGID_FILE, SUBUID_FILE, userName, wideIdMaps, type IdMaps } from "../linux/subids.ts";
 import { readOnlySelf } from "./stages/readonly-self.ts";
 
 export interface Finding {
@@ -38,14 +42,22 @@ const finding = (check: string, ok: boolean, detail: string, fix: string, requir
 
 export interface DoctorHost {
   euid: number;
+  egid: number;
   sys: Sys;
   sysctl: (path: string) => string | undefined;
+  /** Makes a user namespace with these maps in a throwaway stage; throws what failed. */
+  tryMaps: (maps: IdMaps) => void;
 }
 
-export function runDoctor(host: DoctorHost = { euid: process.geteuid!(), sys: linuxSys, sysctl: readSysctl }): Finding[] {
+const tryMaps = (maps: IdMaps) => new MappedStorage(maps).probe();
+
+export function runDoctor(host: DoctorHost = { euid: process.geteuid!(), egid: process.getegid!(), sys: linuxSys, sysctl: readSysctl, tryMaps }): Finding[] {
   const rootless = host.euid !== 0;
+  const wide = rootless ? wideIdMaps(host.euid, host.egid) : undefined;
   return [
     ...userNamespaceChecks(host, rootless),
+    userNamespaceTry(host, rootless),
+    ...(wide ? [wideMapsTry(host, wide)] : []),
     syscallCheck("openat2", "safe path resolution inside the rootfs (RESOLVE_IN_ROOT)", () => {
       const root = host.sys.openat(AT_FDCWD, "/", O.PATH | O.DIRECTORY | O.CLOEXEC);
       try {
@@ -93,6 +105,40 @@ function userNamespaceChecks(host: DoctorHost, rootless: boolean): Finding[] {
     );
   }
   return out;
+}
+
+const mapsText = (maps: IdMaps) => `uid map ${mapText(maps.uidMappings).trim().replaceAll("\n", ", ")}; gid map ${mapText(maps.gidMappings).trim().replaceAll("\n", ", ")}`;
+
+/** A user namespace mapping the caller's own ids, made as a container's would be. */
+function userNamespaceTry(host: DoctorHost, rootless: boolean): Finding {
+  const maps = ownIdMaps(host.euid, host.egid);
+  try {
+    host.tryMaps(maps);
+    return finding("user namespace (tried)", true, `made one with ${mapsText(maps)}`, "", rootless);
+  } catch (err) {
+    const said = (err as Error).message;
+    const fix = /No space left|ENOSPC/.test(said)
+      ? "raise user.max_user_namespaces: sysctl -w user.max_user_namespaces=28633"
+      : "see the user namespace findings above (kernel.unprivileged_userns_clone, AppArmor's restriction, user.max_user_namespaces); in a container, its seccomp profile or runtime may forbid unshare(CLONE_NEWUSER)";
+    return finding("user namespace (tried)", false, `cannot make one: ${said}`, fix, rootless);
+  }
+}
+
+/** The caller's sub-id maps set through newuidmap/newgidmap, as rootless `run --image` sets them. */
+function wideMapsTry(host: DoctorHost, maps: IdMaps): Finding {
+  const name = userName(host.euid) ?? String(host.euid);
+  try {
+    host.tryMaps(maps);
+    return finding("sub-id maps (tried)", true, `newuidmap and newgidmap set ${mapsText(maps)}`, "", false);
+  } catch (err) {
+    return finding(
+      "sub-id maps (tried)",
+      false,
+      `cannot set ${mapsText(maps)}: ${(err as Error).message}`,
+      `as root: fix the lines for ${name} in ${SUBUID_FILE} and ${SUBGID_FILE} (each range within 0-4294967294, not overlapping another user's, e.g. "${name}:100000:65536"), and make newuidmap and newgidmap setuid root (apt install --reinstall uidmap)`,
+      false,
+    );
+  }
 }
 
 function syscallCheck(name: string, why: string, probe: () => void): Finding {
@@ -182,21 +228,24 @@ function cgroupCheck(euid: number, rootless: boolean): Finding {
   if (!rootless) {
     return finding("cgroups", true, host.mode === "v2" ? "cgroup v2" : `cgroup ${host.mode}: v1 controllers${host.unified ? `, cgroup2 at ${host.unified}` : ""}`, "", false);
   }
-  if (host.mode !== "v2") {
+  if (host.mode === "v1" || !host.unified) {
     return finding("cgroups (rootless)", false, `cgroup ${host.mode}: only root can make cgroups here, so rootless containers get no resource limits`, "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2, then run bunc under a systemd unit or scope with Delegate=yes", false);
   }
+  const hybrid = host.mode === "hybrid" ? `cgroup hybrid: the v1 controllers are root's; in the cgroup2 hierarchy at ${host.unified}, ` : "cgroup v2, ";
   const own = ownCgroups().get("") ?? "/";
-  const root = delegationRoot(host.unified!, own, euid);
-  let writable = false;
+  const root = delegationRoot(host.unified, own, euid);
+  let offered: string | undefined;
   try {
-    if (root) accessSync(`${host.unified}${root}/cgroup.subtree_control`, constants.W_OK);
-    writable = !!root;
+    if (root) {
+      accessSync(`${host.unified}${root}/cgroup.subtree_control`, constants.W_OK);
+      offered = readFileSync(`${host.unified}${root}/cgroup.controllers`, "utf8").trim() || "no controllers";
+    }
   } catch {}
   return finding(
     "cgroups (rootless)",
-    writable,
-    writable ? `cgroup v2, ${root} is delegated to you: limits apply under it` : `cgroup v2, but no part of your cgroup (${own}) is delegated to you: resources are skipped`,
-    "run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc run …",
+    offered !== undefined,
+    offered !== undefined ? `${hybrid}${root} is delegated to you: limits of ${offered} apply under it` : `${hybrid}no part of your cgroup (${own}) is delegated to you: resources are skipped`,
+    `${host.mode === "hybrid" ? "boot with systemd.unified_cgroup_hierarchy=1 for all controllers in cgroup v2, and " : ""}run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc run …`,
     false,
   );
 }

@@ -4,14 +4,18 @@
 // up, and sysfs cannot be mounted in one it does not own: /sys is bound from the host
 // instead), no cgroup mount and no resources (cgroups are the host's unless delegated), no
 // uid=/gid= mount options naming ids the namespace does not map.
+import { ownIdMaps, type IdMaps } from "../linux/subids.ts";
 import type { Spec } from "../spec/runtime-config.ts";
 
-/** runc's rootless conversion: a user namespace mapping the caller to root, no network namespace. */
-export function toRootless(spec: Spec, uid: number, gid: number): Spec {
+/**
+ * runc's rootless conversion: a user namespace mapping the caller to root (or `maps`, as
+ * `run --image` gives a tree unpacked with the caller's sub-ids), no network namespace.
+ */
+export function toRootless(spec: Spec, uid: number, gid: number, maps: IdMaps = ownIdMaps(uid, gid)): Spec {
   const linux = spec.linux!;
   linux.namespaces = [...(linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "user"), { type: "user" }];
-  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
-  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  linux.uidMappings = maps.uidMappings.map((m) => ({ ...m }));
+  linux.gidMappings = maps.gidMappings.map((m) => ({ ...m }));
   delete linux.resources;
   spec.mounts = (spec.mounts ?? [])
     .filter((m) => m.destination !== "/sys/fs/cgroup")

@@ -5,7 +5,9 @@
 // bundle's config.json (image/run/container-rootfs.ts). Then it is the plain `run`. As with
 // docker, the container is kept once its process exits unless --rm; `bunc delete` removes
 // it together with its image directory. Without -i or -t its stdin is /dev/null; with -d
-// all of its stdio is.
+// all of its stdio is. Run by a user with /etc/subuid and /etc/subgid ranges, the image is
+// unpacked into those sub-ids and the container gets the same maps (mapped-storage.ts), so
+// it sees the image's own owners.
 import { closeSync, openSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -16,6 +18,8 @@ import { parsePlatform } from "../../image/platform.ts";
 import { openImage } from "../../image/resolve.ts";
 import { claimImageRunDir, makeContainerRootfs, removeImageRunDir } from "../../image/run/container-rootfs.ts";
 import { cachedRootfs } from "../../image/run/rootfs-cache.ts";
+import { MappedStorage } from "../../image/run/mapped-storage.ts";
+import { wideIdMaps } from "../../linux/subids.ts";
 import { toRootless } from "../../runtime/rootless-spec.ts";
 import { isRootless } from "../../runtime/rootless.ts";
 import { checkId } from "../../runtime/state-store.ts";
@@ -62,19 +66,28 @@ export async function runImage(ctx: CommandContext): Promise<number> {
 
   const store = ctx.global.store;
   const image = await openImage(ref, { store, ...(platform !== undefined && { platform: parsePlatform(platform) }) });
-  const cached = await cachedRootfs(store, image);
+  const rootless = isRootless(ctx.global.rootless);
+  const wide = rootless ? wideIdMaps(process.geteuid!(), process.getegid!()) : undefined;
+  const storage = wide ? new MappedStorage(wide) : undefined;
   let dir: string;
   let rootfs: string;
+  let mapped: boolean;
   try {
-    dir = claimImageRunDir(ctx.global.root, id);
+    const cached = await cachedRootfs(store, image, { rootless, storage });
+    mapped = cached.mapped;
     try {
-      rootfs = makeContainerRootfs(cached.tree, dir).rootfs;
-    } catch (err) {
-      removeImageRunDir(ctx.global.root, id);
-      throw err;
+      dir = claimImageRunDir(ctx.global.root, id);
+      try {
+        rootfs = makeContainerRootfs(cached.tree, dir, mapped ? storage : undefined).rootfs;
+      } catch (err) {
+        removeImageRunDir(ctx.global.root, id);
+        throw err;
+      }
+    } finally {
+      cached.release();
     }
   } finally {
-    cached.release();
+    storage?.close();
   }
   let devNull: number | undefined;
   try {
@@ -95,7 +108,7 @@ export async function runImage(ctx: CommandContext): Promise<number> {
     config.mounts = [...(config.mounts ?? []), ...mounts];
     if (Object.keys(resources).length > 0) config.linux = { ...config.linux, resources: { ...config.linux?.resources, ...resources } };
     // Run by a user without root: the config that user can run (bunc spec --rootless's changes).
-    writeBundleConfig(dir, isRootless(ctx.global.rootless) && config.linux ? toRootless(config, process.geteuid!(), process.getegid!()) : config);
+    writeBundleConfig(dir, rootless && config.linux ? toRootless(config, process.geteuid!(), process.getegid!(), mapped ? wide : undefined) : config);
 
     // Detached, nothing reads or writes the container's stdio: /dev/null, so the caller's
     // pipes close when bunc exits. Else stdin unless -i or -t.

@@ -4,8 +4,10 @@
 //   <root>/@image/<id>/upper, work   the container's writes and overlayfs's work dir
 // "@" is not allowed in ids, so the directory never clashes with a container's state dir.
 // Where overlayfs cannot be mounted (no module, a filesystem it will not stack on) rootfs is
-// a full copy of the cached tree instead. The directory goes when the container is deleted.
+// a full copy of the cached tree instead (made in the storage stage when the tree's owners
+// are the caller's sub-ids). The directory goes when the container is deleted.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { removeTree, type MappedStorage } from "./mapped-storage.ts";
 import { join, resolve } from "node:path";
 import { MNT_DETACH } from "../../../ffi/constants.ts";
 import { linuxSys } from "../../../ffi/sys.ts";
@@ -40,9 +42,16 @@ export function claimImageRunDir(root: string, id: string): string {
 // overlayfs splits its options on "," and its lower dirs on ":"; "\" escapes.
 const OVERLAY_UNSAFE = /[,:\\]/;
 
-/** `<dir>/rootfs`: an overlay on `lower`, or a copy of it. Says which. */
-export function makeContainerRootfs(lower: string, dir: string): { rootfs: string; overlay: boolean } {
+/**
+ * `<dir>/rootfs`: an overlay on `lower`, or a copy of it. Says which. `mapped`: the tree's
+ * owners are the caller's sub-ids, copied by that storage stage.
+ */
+export function makeContainerRootfs(lower: string, dir: string, mapped?: MappedStorage): { rootfs: string; overlay: boolean } {
   const rootfs = join(dir, "rootfs");
+  if (mapped) {
+    mapped.copy(lower, rootfs);
+    return { rootfs, overlay: false };
+  }
   const upper = join(dir, "upper");
   const work = join(dir, "work");
   if (!OVERLAY_UNSAFE.test(lower + dir)) {
@@ -77,5 +86,5 @@ export function removeImageRunDir(root: string, id: string): void {
       // Already gone with a parent's lazy unmount.
     }
   }
-  rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
 }

@@ -14,12 +14,13 @@ import { BuncError } from "../../errors.ts";
 import { DirCache } from "./dir-cache.ts";
 import type { InRootPath } from "./entry-path.ts";
 import { filterXattr } from "./xattrs.ts";
-import { encodeRootlessOwner, OwnerTally, ROOTLESS_XATTR } from "./rootless-owner.ts";
+import { encodeRootlessOwner, OwnerTally, ROOTLESS_XATTR, UnmappedOwnerError } from "./rootless-owner.ts";
 
 const EPERM = 1;
 const ENOENT = 2;
 const EEXIST = 17;
 const ENOTDIR = 20;
+const EINVAL = 22;
 
 export interface EntryMeta {
   mode: number;
@@ -62,9 +63,15 @@ export class RootfsWriter {
   private opaque: string[] = [];
   private dirTimes: { path: InRootPath; atime: number; mtime: number }[] = [];
 
+  /**
+   * `inUserNamespace`: root of a user namespace that maps the image's owners (a rootless
+   * unpack with the caller's sub-ids): owners are set, device nodes cannot be made, and an
+   * owner the maps leave out stops the unpack (UnmappedOwnerError).
+   */
   constructor(
     rootDir: string,
     private readonly warn: (msg: string) => void,
+    private readonly inUserNamespace = false,
   ) {
     const fd = at.openAt(AT_FDCWD, rootDir, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
     if (fd < 0) throw new BuncError("layer", `rootfs ${rootDir}: ${errnoName(-fd)}`, -fd);
@@ -183,6 +190,7 @@ export class RootfsWriter {
       return;
     }
     const r = rc();
+    if (r === -EINVAL && this.inUserNamespace) throw new UnmappedOwnerError(entry, meta.uid, meta.gid);
     if (r < 0) throw entryError(entry, `chown: ${errnoName(-r)}`, -r);
   }
 
@@ -328,8 +336,8 @@ export class RootfsWriter {
   /** A device node or fifo. Device nodes need root; without it they are skipped, with a warning. */
   special(p: InRootPath, kind: SpecialKind, major: number, minor: number, meta: EntryMeta, entry: string): void {
     this.refuseRoot(p, entry, kind === "fifo" ? "fifo" : "device");
-    if (kind !== "fifo" && !this.asRoot) {
-      this.warn(`entry "${entry}": device node skipped: not running as root`);
+    if (kind !== "fifo" && (!this.asRoot || this.inUserNamespace)) {
+      this.warn(`entry "${entry}": device node skipped: ${this.asRoot ? "a user namespace cannot make one" : "not running as root"}`);
       return;
     }
     const pfd = this.parentOf(p, entry);

@@ -5,7 +5,20 @@
 // xattr cannot go (symlinks, file systems without them) the owner is lost: squashed to the
 // user, and counted for one warning that names the highest ids the image needs.
 
+import { BuncError } from "../../errors.ts";
+
 export const ROOTLESS_XATTR = "user.rootlesscontainers";
+
+/** An entry whose owner the user namespace of a mapped unpack does not map. */
+export class UnmappedOwnerError extends BuncError {
+  constructor(
+    readonly entry: string,
+    readonly uid: number,
+    readonly gid: number,
+  ) {
+    super("layer", `entry "${entry}": owner ${uid}:${gid} is not mapped in the user namespace`);
+  }
+}
 
 function varint(n: number, out: number[]): void {
   let v = n >>> 0;

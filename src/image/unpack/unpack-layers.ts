@@ -12,6 +12,7 @@ import { BuncError } from "../../errors.ts";
 import { decompressLayer } from "./decompress.ts";
 import { DecompressThread, type LayerStream } from "./decompress-thread.ts";
 import { RootfsWriter } from "./rootfs-writer.ts";
+import { UnmappedOwnerError } from "./rootless-owner.ts";
 import { applyTar } from "./tar-apply.ts";
 
 export interface LayerInput {
@@ -43,6 +44,8 @@ export interface UnpackOptions {
    * see bench/unpack.ts to measure it again.
    */
   decompressOn?: "thread" | "inline";
+  /** Unpacking as root of a user namespace with the caller's sub-ids (rootfs-writer.ts). */
+  inUserNamespace?: boolean;
 }
 
 export interface UnpackStats {
@@ -69,7 +72,7 @@ export async function unpackLayers(rootDir: string, layers: LayerInput[], opts: 
     maxEntries: opts.maxLayerEntries ?? DEFAULT_MAX_LAYER_ENTRIES,
   };
   mkdirSync(rootDir, { recursive: true, mode: 0o755 });
-  const writer = new RootfsWriter(rootDir, warn);
+  const writer = new RootfsWriter(rootDir, warn, opts.inUserNamespace);
   const thread = opts.decompressOn === "thread" ? await DecompressThread.start() : undefined;
   const open = (layer: LayerInput): LayerStream =>
     thread ? thread.open(layer.path !== undefined ? { path: layer.path } : layer.open(), layer.mediaType, layer.digest, warn) : inlineStream(layer, warn);
@@ -141,6 +144,8 @@ function inlineStream(layer: LayerInput, warn: (msg: string) => void): LayerStre
 
 function layerError(layer: LayerInput, err: unknown): BuncError {
   const message = (err as Error)?.message ?? String(err);
+  // Kept as it is: the caller falls back to another way of keeping owners.
+  if (err instanceof UnmappedOwnerError) return err;
   if (err instanceof BuncError) {
     const prefix = `layer ${layer.digest}`;
     return message.startsWith(prefix) ? err : new BuncError(err.code === "layer" ? "layer" : err.code, `${prefix}: ${message}`, err.errno);

@@ -3,14 +3,18 @@
 // The delegation root is the highest ancestor of the caller's own cgroup that the caller
 // owns and may write; the container goes to <delegation root>/bunc/<id> (or its relative
 // linux.cgroupsPath, resolved as runc does, if that stays inside the delegation).
-// Without one (cgroup v1 or hybrid hosts, or no delegation) the container has no cgroup:
-// resources are skipped with one warning, never a failure.
-import { accessSync, constants, statSync } from "node:fs";
+// On a hybrid host the cgroup2 mount (e.g. /sys/fs/cgroup/unified) may be delegated the same
+// way: the container then has a cgroup there only, with the controllers it offers (hugetlb).
+// Without one (cgroup v1, or no delegation) the container has no cgroup: resources are
+// skipped with one warning, never a failure; so are resources whose controller the
+// delegated subtree does not offer.
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { LinuxResources } from "../../spec/runtime-config.ts";
 import type { CgroupRecord } from "./cgroup.ts";
 import { cgroupPath, ownCgroups } from "./cgroups-path.ts";
 import type { CgroupHost } from "./detect.ts";
+import type { CgroupWrite } from "./writes.ts";
 
 function writableByMe(dir: string, euid: number): boolean {
   try {
@@ -34,7 +38,7 @@ export function delegationRoot(mountPoint: string, own: string, euid = process.g
 }
 
 export function delegatedCgroup(host: CgroupHost, cgroupsPath: string | undefined, id: string, own = ownCgroups().get("")): CgroupRecord | undefined {
-  if (host.mode !== "v2" || !host.unified || own === undefined) return undefined;
+  if (host.mode === "v1" || !host.unified || own === undefined) return undefined;
   const root = delegationRoot(host.unified, own);
   if (!root) return undefined;
   const path = cgroupsPath ? cgroupPath(cgroupsPath, id, own) : posix.join(root, "bunc", id);
@@ -49,10 +53,29 @@ export function hasResources(resources: LinuxResources | undefined): boolean {
   return Object.entries(resources).some(([key, value]) => key !== "devices" && value !== undefined && value !== null);
 }
 
+const DELEGATE_HINT = "run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc …";
+
 export function rootlessResourcesWarning(host: CgroupHost): string {
   const why =
     host.mode === "v2"
-      ? "no part of your cgroup is delegated to you (run bunc in a systemd unit or scope with Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes bunc …)"
-      : `this host has cgroup ${host.mode}, where only root can make cgroups`;
+      ? `no part of your cgroup is delegated to you (${DELEGATE_HINT})`
+      : host.mode === "hybrid" && host.unified
+        ? `this hybrid host's v1 controllers are root's, and no part of your cgroup in its cgroup2 hierarchy (${host.unified}) is delegated to you (${DELEGATE_HINT})`
+        : `this host has cgroup ${host.mode}, where only root can make cgroups`;
   return `linux.resources: skipped, rootless: ${why}`;
+}
+
+/**
+ * The writes a delegated subtree can take: those of controllers its root offers (or of the
+ * cgroup core), and the controllers of the others, which are skipped.
+ */
+export function delegatedWrites(enableFrom: string, writes: CgroupWrite[], readControllers = (dir: string) => readFileSync(`${dir}/cgroup.controllers`, "utf8")): { kept: CgroupWrite[]; skipped: string[]; offered: string[] } {
+  const offered = readControllers(enableFrom).trim().split(/\s+/).filter(Boolean);
+  const kept = writes.filter((w) => w.controller === "cgroup" || offered.includes(w.controller));
+  const skipped = [...new Set(writes.filter((w) => !kept.includes(w)).map((w) => w.controller))].sort();
+  return { kept, skipped, offered };
+}
+
+export function undelegatedWarning(skipped: string[], enableFrom: string, offered: string[]): string {
+  return `linux.resources: the ${skipped.join(", ")} limits are skipped, rootless: your delegated cgroup ${enableFrom} offers only ${offered.join(" ") || "no controllers"}`;
 }

@@ -1,7 +1,7 @@
 // A resource setting as the cgroup file it ends up in. The translations from
 // linux.resources (v1-writes.ts, v2-writes.ts) produce lists of these, so they are tested
 // without a cgroupfs, and a refused write is reported with its file and value.
-import { writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BuncError } from "../../errors.ts";
 
@@ -21,8 +21,14 @@ const reason = (err: unknown) => {
 /** Write one value; the error names the file and the value (`memory.max: 12: invalid argument`). */
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   try {
-    // "r+": cgroupfs answers O_CREAT of a missing file with EACCES, hiding a missing controller.
-    writeFileSync(join(dir, file), value, { flag: "r+" });
+    // No O_CREAT: cgroupfs answers it for a missing file with EACCES, hiding a missing
+    // controller. Write-only: cgroup.kill is mode 0200, which a user's own cgroup keeps.
+    const fd = openSync(join(dir, file), constants.O_WRONLY);
+    try {
+      writeSync(fd, value);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new BuncError("system", `${file}: ${value}: ${reason(err)} (in ${dir})`);
   }

@@ -7,7 +7,7 @@ import { BuncError } from "../../errors.ts";
 
 export const STAGE_MARKER = "_BUNC_STAGE";
 export const STAGE_FD_VAR = "_BUNC_STAGE_FD";
-export type StageRole = "init" | "nsinit" | "exec";
+export type StageRole = "init" | "nsinit" | "exec" | "storage";
 
 const SINGLE_THREAD = {
   BUN_JSC_useConcurrentJIT: "0",
