@@ -8,13 +8,24 @@
 // Runs hold a shared flock on .bunc-rootfs from the lookup until their overlay is mounted;
 // gc takes it exclusively, so it never removes a tree a run is about to mount, and any
 // .unpack-* it sees then belongs to a run that died.
+//
+// An image that has to be pulled first is unpacked while it downloads: its layers stream
+// into the unpacker as they land (pull-image.ts, registry/blob-tee.ts), in order, each
+// ending only once its blob is verified; the later layers keep downloading meanwhile and are
+// followed the same way when their turn comes, from their partial file, however far it got.
+// A download that fails (a digest mismatch) stops the unpack, and its temp dir is removed
+// like any failed unpack's. When a reader's bytes were made void by a download that started
+// again, its temp dir is dropped and the tree is unpacked from the stored blobs instead.
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_EX, LOCK_SH, tryFlock } from "../../../ffi/io.ts";
 import { BuncError } from "../../errors.ts";
 import { STORE_LOCK_TIMEOUT_MS } from "../limits.ts";
-import type { ResolvedImage } from "../resolve.ts";
+import { log } from "../../log.ts";
+import type { PullingImage } from "../pull-image.ts";
+import { openImage, type OpenImageOptions, type ResolvedImage } from "../resolve.ts";
 import { unpackImage } from "../unpack-image.ts";
+import { unpackLayers } from "../unpack/unpack-layers.ts";
 import { chainId } from "./chain-id.ts";
 
 export const ROOTFS_CACHE_DIR = ".bunc-rootfs";
@@ -32,18 +43,24 @@ function openCache(store: string): { cache: string; fd: number } {
   return { cache, fd: openSync(cache, constants.O_RDONLY | constants.O_DIRECTORY) };
 }
 
+function lockShared(fd: number, cache: string): void {
+  const deadline = Date.now() + STORE_LOCK_TIMEOUT_MS;
+  while (!tryFlock(fd, LOCK_SH, cache)) {
+    if (Date.now() > deadline) throw new BuncError("image", `${cache} is locked by gc for more than ${STORE_LOCK_TIMEOUT_MS / 1000} s`);
+    Bun.sleepSync(20);
+  }
+}
+
+const treeOf = (cache: string, diffIds: readonly string[]) => join(cache, chainId([...diffIds]).replace(/^sha256:/, ""));
+
 /** The image's unpacked layers, unpacked now if no earlier run did; held until release(). */
 export async function cachedRootfs(store: string, image: ResolvedImage): Promise<CachedRootfs> {
   const { cache, fd } = openCache(store);
   const release = () => closeSync(fd);
   try {
-    const deadline = Date.now() + STORE_LOCK_TIMEOUT_MS;
-    while (!tryFlock(fd, LOCK_SH, cache)) {
-      if (Date.now() > deadline) throw new BuncError("image", `${cache} is locked by gc for more than ${STORE_LOCK_TIMEOUT_MS / 1000} s`);
-      Bun.sleepSync(20);
-    }
-    const tree = join(cache, chainId(image.layers.map((l) => l.diffId)).replace(/^sha256:/, ""));
-    if (!existsSync(tree)) await unpackInto(cache, tree, image);
+    lockShared(fd, cache);
+    const tree = treeOf(cache, image.layers.map((l) => l.diffId));
+    if (!existsSync(tree)) await unpackInto(cache, tree, (staging) => unpackImage(image, staging));
     return { tree, release };
   } catch (err) {
     release();
@@ -51,10 +68,53 @@ export async function cachedRootfs(store: string, image: ResolvedImage): Promise
   }
 }
 
-async function unpackInto(cache: string, tree: string, image: ResolvedImage): Promise<void> {
+/**
+ * The image `ref` names (pulled when it must be, see openImage) and its unpacked tree, held
+ * until release(). A pull of an image whose tree is missing unpacks it as it downloads.
+ */
+export async function openImageWithRootfs(ref: string, opts: OpenImageOptions): Promise<{ image: ResolvedImage; rootfs: CachedRootfs }> {
+  // Locked once there is a store: a pull makes it only after the manifest is found.
+  let held: { cache: string; fd: number } | undefined;
+  const hold = () => {
+    if (held) return held;
+    const opened = openCache(opts.store);
+    try {
+      lockShared(opened.fd, opened.cache);
+    } catch (err) {
+      closeSync(opened.fd);
+      throw err;
+    }
+    return (held = opened);
+  };
+  try {
+    let streamed = false;
+    const streamLayers = (pulling: PullingImage): Promise<void> | undefined => {
+      const { cache } = hold();
+      const tree = treeOf(cache, pulling.config.rootfs.diff_ids);
+      if (existsSync(tree)) return undefined;
+      log("debug", `${pulling.name}: unpacking the layers as they download`);
+      streamed = true;
+      return unpackInto(cache, tree, (staging) => unpackLayers(staging, pulling.layers, { onWarning: (msg) => log("warning", msg) }));
+    };
+    const image = await openImage(ref, { ...opts, streamLayers });
+    const { cache, fd } = hold();
+    const tree = treeOf(cache, image.layers.map((l) => l.diffId));
+    if (!existsSync(tree)) {
+      // Not streamed, or a layer's download started again after it was read (pull-image.ts).
+      if (streamed) log("debug", `${image.reference}: the layers' bytes as they downloaded were voided; unpacking them from the store`);
+      await unpackInto(cache, tree, (staging) => unpackImage(image, staging));
+    }
+    return { image, rootfs: { tree, release: () => closeSync(fd) } };
+  } catch (err) {
+    if (held) closeSync(held.fd);
+    throw err;
+  }
+}
+
+async function unpackInto(cache: string, tree: string, unpack: (staging: string) => Promise<unknown>): Promise<void> {
   const staging = mkdtempSync(join(cache, STAGING_PREFIX));
   try {
-    await unpackImage(image, staging);
+    await unpack(staging);
     try {
       renameSync(staging, tree);
     } catch (err) {
