@@ -148,6 +148,19 @@ describe("run --image from the distribution registry", () => {
 });
 
 describe("run --image from a registry of the test's own", () => {
+  test("two cold runs of one image into one store at once: both run, one tree, each blob fetched once", async () => {
+    const reg = serveFaulty();
+    const { root, store } = fresh();
+    const runs = await Promise.all(["a", "b"].map((id) => bunc(store, "--root", root, "run", "--rm", "--name", id, "--image", `${reg.host}/app:v1`)));
+    expect(runs.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual([
+      [0, EXPECTED_OUT, ""],
+      [0, EXPECTED_OUT, ""],
+    ]);
+    expect(listed(cacheOf(store))).toEqual([chainHex]);
+    for (const l of img.layers) expect(reg.requests(`/v2/app/blobs/${l.digest}`)).toHaveLength(1);
+    expect(listed(join(store, ".bunc-tmp")).filter((n) => n.startsWith("partial-") || n.startsWith("complete-"))).toEqual([]);
+  });
+
   test("a wrong digest on the first or the last layer fails the run with both digests and leaves nothing", async () => {
     for (const which of [0, 2]) {
       const reg = serveFaulty();

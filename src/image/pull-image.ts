@@ -11,7 +11,7 @@
 // first to fail stops the other, and the pull is committed only when both succeeded. A
 // reader whose bytes a restarted download voided is let fail without failing the pull: its
 // caller finds its work undone and reads the stored blobs.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { constants, openSync, readFileSync, rmSync } from "node:fs";
 import { BuncError } from "../errors.ts";
 import type { Descriptor } from "../spec/image-manifest.ts";
 import type { ImageConfig } from "../spec/image-config.ts";
@@ -171,8 +171,16 @@ async function pullStreaming(
   store: ImageStore,
   sink: StoreBlobSink,
 ): Promise<void> {
-  const located = (digest: string) => [store.blobFile(digest), sink.completePath(digest)].find((p) => existsSync(p));
-  const tee = new BlobTee(located);
+  // Another pull's commit may move a complete file under blobs/ meanwhile: both places, twice.
+  const openStored = (digest: string) => {
+    for (const path of [store.blobFile(digest), sink.completePath(digest), store.blobFile(digest)]) {
+      try {
+        return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch {}
+    }
+    return undefined;
+  };
+  const tee = new BlobTee(openStored);
   const stop = new AbortController();
   const fail = (err: unknown) => {
     tee.abort(err);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, openSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobTee, TeeRestartedError } from "./blob-tee.ts";
@@ -124,10 +124,19 @@ describe("BlobTee", () => {
     const { blob, desc } = setup();
     const path = join(dir, `stored-${++files}`);
     writeFileSync(path, blob);
-    const tee = new BlobTee(() => path);
+    const tee = new BlobTee(() => openSync(path, "r"));
     tee.committed(desc.digest);
+    // Opened when committed: a rename afterwards (another pull's commit) does not matter.
+    renameSync(path, `${path}-moved`);
     expect(await collect(tee.open(desc, "layer 1")).done).toEqual(blob);
+    tee.close();
     writeFileSync(path, bytes(desc.size, 7));
-    await expect(collect(tee.open(desc, "layer 1")).done).rejects.toThrow(`layer 1: digest mismatch: content is ${digestOf(bytes(desc.size, 7))}, expected ${desc.digest}`);
+    const bad = new BlobTee(() => openSync(path, "r"));
+    bad.committed(desc.digest);
+    await expect(collect(bad.open(desc, "layer 1")).done).rejects.toThrow(`layer 1: digest mismatch: content is ${digestOf(bytes(desc.size, 7))}, expected ${desc.digest}`);
+    bad.close();
+    const missing = new BlobTee(() => undefined);
+    missing.committed(desc.digest);
+    await expect(collect(missing.open(desc, "layer 1")).done).rejects.toThrow("layer 1: not found where the pull left it");
   });
 });

@@ -13,7 +13,8 @@
 // made its consumer fail first); the caller reads the verified blob again once it is stored.
 //
 // A blob that is already there when its download starts (the store or an earlier pull had
-// it) is read from its file through the usual digest and size check.
+// it) is opened at once, before another pull's commit can move it, and read through the
+// usual digest and size check.
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { verifyingStream } from "../digest.ts";
 import type { BlobTap } from "./blob-download.ts";
@@ -37,8 +38,24 @@ interface Followed {
   /** Bumped by every restart. */
   generation: number;
   committed: boolean;
+  /** Not downloaded now: the sink had it (fd is that file's, or undefined when it could not be opened). */
+  stored?: boolean;
   error?: unknown;
   waiters: (() => void)[];
+}
+
+/** An fd's bytes from the start, with positional reads (the fd is shared, its offset unused). */
+function fileStream(fd: number): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const n = readSync(fd, buf, 0, buf.length, position);
+      if (n === 0) return controller.close();
+      position += n;
+      controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+    },
+  });
 }
 
 export class BlobTee implements BlobTap {
@@ -50,8 +67,11 @@ export class BlobTee implements BlobTap {
   /** A reader's bytes were made void by a restart of their download. */
   voided = false;
 
-  /** `locate` finds a blob the sink had before its download started (undefined: not there). */
-  constructor(private readonly locate: (digest: string) => string | undefined) {}
+  /**
+   * `openStored` opens, read-only, a blob the sink had before its download started
+   * (undefined: not there): it is called at once, while the file is where the sink saw it.
+   */
+  constructor(private readonly openStored: (digest: string) => number | undefined) {}
 
   private state(digest: string): Followed {
     let s = this.blobs.get(digest);
@@ -92,6 +112,10 @@ export class BlobTee implements BlobTap {
 
   committed(digest: string): void {
     const s = this.state(digest);
+    if (s.fd === undefined) {
+      s.fd = this.openStored(digest);
+      s.stored = true;
+    }
     s.committed = true;
     this.wake(s);
   }
@@ -157,15 +181,14 @@ export class BlobTee implements BlobTap {
           if (s.error !== undefined) throw s.error;
           if (this.abortError) throw this.abortError.err;
           if (generation !== undefined && s.generation !== generation) throw new TeeRestartedError(desc.digest);
-          if (s.fd === undefined) {
-            if (!s.committed) {
-              await wait();
-              continue;
-            }
+          if (s.stored) {
             // There before its download started: the sink's file, checked as any stored blob.
-            const path = this.locate(desc.digest);
-            if (path === undefined) throw registryError(`${what}: not found where the pull left it`);
-            fromFile = verifyingStream(Bun.file(path).stream(), desc.digest, desc.size, what)[Symbol.asyncIterator]();
+            if (s.fd === undefined) throw registryError(`${what}: not found where the pull left it`);
+            fromFile = verifyingStream(fileStream(s.fd), desc.digest, desc.size, what)[Symbol.asyncIterator]();
+            continue;
+          }
+          if (s.fd === undefined) {
+            await wait();
             continue;
           }
           if (position < s.written) {
