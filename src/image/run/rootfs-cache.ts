@@ -53,24 +53,10 @@ function lockShared(fd: number, cache: string): void {
 
 const treeOf = (cache: string, diffIds: readonly string[]) => join(cache, chainId([...diffIds]).replace(/^sha256:/, ""));
 
-/** The image's unpacked layers, unpacked now if no earlier run did; held until release(). */
-export async function cachedRootfs(store: string, image: ResolvedImage): Promise<CachedRootfs> {
-  const { cache, fd } = openCache(store);
-  const release = () => closeSync(fd);
-  try {
-    lockShared(fd, cache);
-    const tree = treeOf(cache, image.layers.map((l) => l.diffId));
-    if (!existsSync(tree)) await unpackInto(cache, tree, (staging) => unpackImage(image, staging));
-    return { tree, release };
-  } catch (err) {
-    release();
-    throw err;
-  }
-}
-
 /**
- * The image `ref` names (pulled when it must be, see openImage) and its unpacked tree, held
- * until release(). A pull of an image whose tree is missing unpacks it as it downloads.
+ * The image `ref` names (pulled when it must be, see openImage) and its unpacked tree,
+ * unpacked now if no earlier run did (as it downloads when the image is pulled); the tree
+ * is held until release().
  */
 export async function openImageWithRootfs(ref: string, opts: OpenImageOptions): Promise<{ image: ResolvedImage; rootfs: CachedRootfs }> {
   // Locked once there is a store: a pull makes it only after the manifest is found.
