@@ -19,14 +19,16 @@ const json = (v: unknown) => new Uint8Array(Buffer.from(JSON.stringify(v)));
 const CMD = "cat /first/marker /data/kept; test -e /data/gone && echo gone-still-there; ls /data";
 
 /**
- * Three gzip layers: (1) a marker file first, then busybox and 1 MB of noise; (2) two files
- * under /data and another 1 MB; (3) a whiteout of one of them and a file of its own.
+ * Four gzip layers, one more than downloads at once: (1) a marker file first, then busybox
+ * and 1 MB of noise; (2) two files under /data and another 1 MB; (3) a whiteout of one of
+ * them and a file of its own; (4) one more file.
  */
 async function streamedImage(): Promise<{ image: TestImage; chainHex: string }> {
   const layers: TarEntry[][] = [
     [{ name: "first/", type: "directory" }, { name: "first/marker", content: "layer one\n" }, ...busyboxEntries(APPLETS), { name: "first/noise", content: noise(1_000_000) }],
     [{ name: "data/", type: "directory" }, { name: "data/kept", content: "layer two\n" }, { name: "data/gone", content: "x" }, { name: "data/noise", content: noise(1_000_000) }],
     [{ name: "data/", type: "directory" }, { name: "data/.wh.gone", content: "" }, { name: "data/three", content: "3\n" }],
+    [{ name: "data/four", content: "4\n" }],
   ];
   const tars = await Promise.all(layers.map((entries) => tarBytes(entries)));
   const blobs = tars.map((t) => blob("application/vnd.oci.image.layer.v1.tar+gzip", new Uint8Array(gzipSync(t))));
@@ -44,7 +46,7 @@ async function streamedImage(): Promise<{ image: TestImage; chainHex: string }> 
   return { image: { config, layers: blobs, manifest }, chainHex: chain.slice(7) };
 }
 
-const EXPECTED_OUT = "layer one\nlayer two\nkept\nnoise\nthree\n";
+const EXPECTED_OUT = "layer one\nlayer two\nfour\nkept\nnoise\nthree\n";
 
 let work: string;
 let img: TestImage;
@@ -126,7 +128,7 @@ describe("run --image from the distribution registry", () => {
     await registry?.stop();
   });
 
-  test("a three-layer image is unpacked while it downloads, in order, and runs; the store has it verified", async () => {
+  test("a four-layer image is unpacked while it downloads, in order, and runs; the store has it verified", async () => {
     const { root, store } = fresh();
     const ref = `${registry.host}/test/streamed:1`;
     const r = await bunc(store, "--debug", "--root", root, "run", "--rm", "--image", ref);
@@ -161,8 +163,8 @@ describe("run --image from a registry of the test's own", () => {
     expect(listed(join(store, ".bunc-tmp")).filter((n) => n.startsWith("partial-") || n.startsWith("complete-"))).toEqual([]);
   });
 
-  test("a wrong digest on the first or the last layer fails the run with both digests and leaves nothing", async () => {
-    for (const which of [0, 2]) {
+  test("a wrong digest on the first, a middle or the last layer fails the run with both digests and leaves nothing", async () => {
+    for (const which of [0, 2, 3]) {
       const reg = serveFaulty();
       const layer = img.layers[which]!;
       const corrupt = new Uint8Array(layer.bytes);
