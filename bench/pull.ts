@@ -1,19 +1,20 @@
 // Pull timings: bunc against skopeo and against curl with sha256 checks (the practical limit),
 // from the CNCF distribution registry on 127.0.0.1, into a tmpfs.
 //   bun bench/pull.ts [--runs N]   (N defaults to 3)
-// The image is bench/unpack.ts's (three gzip layers of files from /usr and a small fourth
-// layer of whiteouts, ~170 MB compressed), built by that script when its cache is missing,
-// pushed once with skopeo. Each run pulls into a fresh directory:
+// The image is bench-image.ts's (three gzip layers of files from /usr and a small fourth
+// layer of whiteouts, ~170 MB compressed), built when its cache is missing, pushed once with
+// skopeo. Each run pulls into a fresh directory:
 //   bunc   bunc --store DIR pull HOST/bench/image:bench
 //   skopeo skopeo copy docker://HOST/bench/image:bench oci:DIR:bench
 //   curl   the manifest, the config and the layers (3 at a time) with curl, each through
 //          sha256sum and compared with its digest
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../spec-tests/support/bunc.ts";
 import { mountsUnder } from "../spec-tests/support/bundle.ts";
 import { pushLayout, startRegistry } from "../spec-tests/support/registry.ts";
+import { benchLayout } from "./bench-image.ts";
 
 const args = process.argv.slice(2);
 const runs = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) : 3;
@@ -22,7 +23,6 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 
-const LAYOUT = join(tmpdir(), "bunc-bench-unpack-cache", "layout");
 const bunc = join(REPO_ROOT, "dist/bunc");
 
 function sh(argv: string[]): void {
@@ -42,7 +42,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-if (!existsSync(join(LAYOUT, "index.json"))) sh([process.execPath, join(REPO_ROOT, "bench/unpack.ts"), "--runs", "1"]);
+const LAYOUT = await benchLayout();
 const index = JSON.parse(readFileSync(join(LAYOUT, "index.json"), "utf8"));
 const manifestDigest: string = index.manifests[0].digest;
 const manifest = JSON.parse(readFileSync(join(LAYOUT, "blobs", "sha256", manifestDigest.slice(7)), "utf8"));

@@ -4,15 +4,24 @@
 // when all of them are there and verified does one commit under the store lock move them
 // under blobs/ and point the normalized name ("docker.io/library/alpine:3") at the manifest.
 // A pull that fails or is killed so leaves index.json and blobs/ as they were.
-import { readFileSync, rmSync } from "node:fs";
+//
+// A caller may read the layers while they download (`streamLayers`: run --image unpacks them
+// so): each layer's bytes as they land in its partial file, through a BlobTee; a layer's
+// stream ends once the blob is verified. The download and the reading go on together; the
+// first to fail stops the other, and the pull is committed only when both succeeded. A
+// reader whose bytes a restarted download voided is let fail without failing the pull: its
+// caller finds its work undone and reads the stored blobs.
+import { constants, openSync, readFileSync, rmSync } from "node:fs";
 import { BuncError } from "../errors.ts";
 import type { Descriptor } from "../spec/image-manifest.ts";
+import type { ImageConfig } from "../spec/image-config.ts";
 import { parseConfig } from "./documents.ts";
 import { MAX_DOCUMENT_BYTES } from "./limits.ts";
 import { formatPlatform, hostPlatform, platformRank, type Platform } from "./platform.ts";
 import type { BlobProgress } from "./registry/blob-download.ts";
 import { isIndexType, type ImageIndex } from "./registry/documents.ts";
 import { loadRegistriesConfig } from "./registry/mirrors.ts";
+import { BlobTee } from "./registry/blob-tee.ts";
 import { pullBlobs, pullManifest } from "./registry/pull.ts";
 import { formatRegistryReference, parseRegistryReference, type RegistryReference } from "./registry/reference.ts";
 import { RegistrySession } from "./registry/session.ts";
@@ -36,6 +45,27 @@ export interface PullImageOptions {
   session?: RegistrySession;
   /** Progress of each layer, as the downloader reports it. */
   onProgress?: (p: BlobProgress) => void;
+  /**
+   * Called once the config is read, before any layer is fetched: may start reading the
+   * layers as they download (see the header) and return that task, or return undefined.
+   */
+  streamLayers?: (image: PullingImage) => Promise<void> | undefined;
+}
+
+/** A layer of an image being pulled; open() streams its bytes as they arrive. */
+export interface ArrivingLayer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** From the config's rootfs.diff_ids. */
+  diffId: string;
+  open(): ReadableStream<Uint8Array>;
+}
+
+export interface PullingImage {
+  name: string;
+  config: ImageConfig;
+  layers: ArrivingLayer[];
 }
 
 export interface PullImageResult {
@@ -124,10 +154,62 @@ export async function pullImage(reference: string, opts: PullImageOptions): Prom
       throw new BuncError("image", `${name}: config ${manifest.config.digest}: rootfs.diff_ids has ${config.rootfs.diff_ids.length} entries for ${manifest.layers.length} layers`);
     }
     for (const l of manifest.layers) sink.expect(l.digest, l.size);
-    await pullBlobs(pulled.reference, manifest.layers, sink, { session, parallel: 3, ...(opts.onProgress && { onProgress: opts.onProgress }) });
+    const blobOpts = { session, parallel: 3, ...(opts.onProgress && { onProgress: opts.onProgress }) };
+    if (opts.streamLayers) await pullStreaming(opts.streamLayers, { name, config, layers: manifest.layers }, (extra) => pullBlobs(pulled.reference, manifest.layers, sink, { ...blobOpts, ...extra }), store, sink);
+    else await pullBlobs(pulled.reference, manifest.layers, sink, blobOpts);
     return await commitPull(store, sink, staging, { name, pulled: { ...pulled, configBytes }, platform });
   } finally {
     staging.dispose();
+  }
+}
+
+/** The layers downloaded while `streamLayers` reads them: see the header. */
+async function pullStreaming(
+  streamLayers: NonNullable<PullImageOptions["streamLayers"]>,
+  image: { name: string; config: ImageConfig; layers: Descriptor[] },
+  download: (extra: { tap: BlobTee; signal: AbortSignal }) => Promise<void>,
+  store: ImageStore,
+  sink: StoreBlobSink,
+): Promise<void> {
+  // Another pull's commit may move a complete file under blobs/ meanwhile: both places, twice.
+  const openStored = (digest: string) => {
+    for (const path of [store.blobFile(digest), sink.completePath(digest), store.blobFile(digest)]) {
+      try {
+        return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch {}
+    }
+    return undefined;
+  };
+  const tee = new BlobTee(openStored);
+  const stop = new AbortController();
+  const fail = (err: unknown) => {
+    tee.abort(err);
+    stop.abort(err);
+  };
+  try {
+    const layers = image.layers.map(
+      (l, i): ArrivingLayer => ({
+        digest: l.digest,
+        mediaType: l.mediaType,
+        size: l.size,
+        diffId: image.config.rootfs.diff_ids[i]!,
+        open: () => tee.open(l, `${image.name}: layer ${i + 1} (${l.digest})`),
+      }),
+    );
+    const task = streamLayers({ name: image.name, config: image.config, layers });
+    // Each side's failure stops the other; the first one in time is the one reported. A
+    // reader that fails on bytes not verified yet waits for their verdict first: a blob that
+    // does not verify is the cause, named with both digests (not the corrupt gzip it made).
+    // A reader given bytes that a restarted download then voided fails for nothing: the
+    // pull goes on, and `voided` tells the caller to read the stored blobs instead.
+    const readerFailed = async (err: unknown) => {
+      await tee.settled();
+      if (!tee.voided) fail(err);
+    };
+    await Promise.all([download({ tap: tee, signal: stop.signal }).catch(fail), task?.catch(readerFailed)]);
+    if (tee.failure) throw tee.failure.err;
+  } finally {
+    tee.close();
   }
 }
 

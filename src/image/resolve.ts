@@ -12,6 +12,7 @@ import { BuncError } from "../errors.ts";
 import type { ImageConfig } from "../spec/image-config.ts";
 import { MEDIA_TYPE, REF_NAME_ANNOTATION, type Descriptor, type ImageManifest } from "../spec/image-manifest.ts";
 import type { BlobSource, RootSelection } from "./blob-source.ts";
+import type { PullImageOptions } from "./pull-image.ts";
 import { kindOfMediaType, parseConfig, parseIndex, parseManifest } from "./documents.ts";
 import { DockerArchiveSource } from "./docker-archive-source.ts";
 import { LayoutSource } from "./layout-source.ts";
@@ -58,6 +59,8 @@ export interface OpenImageOptions {
   store: string;
   /** Which manifest of an index to take; the host's when absent. */
   platform?: Platform;
+  /** When the image is pulled: reads its layers as they download (pull-image.ts). */
+  streamLayers?: PullImageOptions["streamLayers"];
 }
 
 const CONFIG_MEDIA_TYPES: readonly string[] = [MEDIA_TYPE.ociConfig, MEDIA_TYPE.dockerConfig];
@@ -242,7 +245,7 @@ async function locateOrPull(ref: string, opts: OpenImageOptions): Promise<{ sour
 /** Pull `ref`; returns the store name it now has (by digest when it was pulled by digest). */
 async function pullIntoStore(ref: string, opts: OpenImageOptions): Promise<string> {
   const { pullImage } = await import("./pull-image.ts");
-  const pulled = await pullImage(ref, { store: opts.store, ...(opts.platform && { platform: opts.platform }) });
+  const pulled = await pullImage(ref, { store: opts.store, ...(opts.platform && { platform: opts.platform }), ...(opts.streamLayers && { streamLayers: opts.streamLayers }) });
   const name = parseImageName(pulled.name);
   // An index's digest names the index, not the manifest the store holds for this platform.
   return name.digest === undefined ? pulled.name : `${name.repository}@${pulled.manifestDigest}`;

@@ -1,8 +1,9 @@
 // `run --image REF [flags] [ID] [-- command...]`: run a container straight from an image.
 // The image is opened (pulled when it names a registry and is not in the store), its layers
-// are unpacked once per chain ID into the store (image/run/rootfs-cache.ts), and the
-// container gets an overlay on that tree in <root>/@image/<id>/, which also holds the
-// bundle's config.json (image/run/container-rootfs.ts). Then it is the plain `run`. As with
+// are unpacked once per chain ID into the store, as they download when it is pulled
+// (image/run/rootfs-cache.ts), and the container gets an overlay on that tree in
+// <root>/@image/<id>/, which also holds the bundle's config.json
+// (image/run/container-rootfs.ts). Then it is the plain `run`. As with
 // docker, the container is kept once its process exits unless --rm; `bunc delete` removes
 // it together with its image directory. Without -i or -t its stdin is /dev/null; with -d
 // all of its stdio is. Run by a user with /etc/subuid and /etc/subgid ranges, the image is
@@ -15,9 +16,8 @@ import { boolOption, listOption, stringOption } from "../args.ts";
 import { BuncError } from "../../errors.ts";
 import { runtimeConfigFromImage, writeBundleConfig } from "../../image/convert/runtime-config.ts";
 import { parsePlatform } from "../../image/platform.ts";
-import { openImage } from "../../image/resolve.ts";
 import { claimImageRunDir, makeContainerRootfs, removeImageRunDir } from "../../image/run/container-rootfs.ts";
-import { cachedRootfs } from "../../image/run/rootfs-cache.ts";
+import { openImageWithRootfs } from "../../image/run/rootfs-cache.ts";
 import { MappedStorage } from "../../image/run/mapped-storage.ts";
 import { wideIdMaps } from "../../linux/subids.ts";
 import { toRootless } from "../../runtime/rootless-spec.ts";
@@ -65,15 +65,17 @@ export async function runImage(ctx: CommandContext): Promise<number> {
   if (ctx.store.exists(id)) throw usage(`container "${id}" already exists`);
 
   const store = ctx.global.store;
-  const image = await openImage(ref, { store, ...(platform !== undefined && { platform: parsePlatform(platform) }) });
   const rootless = isRootless(ctx.global.rootless);
   const wide = rootless ? wideIdMaps(process.geteuid!(), process.getegid!()) : undefined;
   const storage = wide ? new MappedStorage(wide) : undefined;
+  let image: Awaited<ReturnType<typeof openImageWithRootfs>>["image"];
   let dir: string;
   let rootfs: string;
   let mapped: boolean;
   try {
-    const cached = await cachedRootfs(store, image, { rootless, storage });
+    const opened = await openImageWithRootfs(ref, { store, rootless, storage, ...(platform !== undefined && { platform: parsePlatform(platform) }) });
+    image = opened.image;
+    const cached = opened.rootfs;
     mapped = cached.mapped;
     try {
       dir = claimImageRunDir(ctx.global.root, id);

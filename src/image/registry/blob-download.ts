@@ -5,7 +5,8 @@
 // blob take turns through an flock on the partial. Never more than
 // the descriptor's size is written. A digest mismatch deletes the partial and fails with
 // both digests. Foreign layer `urls` are only tried when asked, and never get credentials
-// (CVE-2020-15157).
+// (CVE-2020-15157). A BlobTap is told where the bytes are as they land, so a reader can
+// follow the partial file while it grows (blob-tee.ts).
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { LOCK_EX, tryFlock } from "../../../ffi/io.ts";
 import { registryError, shown } from "./registry-error.ts";
@@ -24,6 +25,23 @@ export interface BlobProgress {
   done: boolean;
 }
 
+/**
+ * Told, with the partial locked by this download, where a blob's bytes are as they land.
+ * Calls are synchronous: a tap that wants the file opens it in opened().
+ */
+export interface BlobTap {
+  /** The partial at `path` is ours and holds `offset` bytes (maybe from an earlier pull). */
+  opened(digest: string, path: string, offset: number): void;
+  /** The partial holds `offset` bytes. */
+  written(digest: string, offset: number): void;
+  /** The partial was emptied to start again: whatever was read of it before is void. */
+  restarted(digest: string): void;
+  /** The blob is verified and in the sink: downloaded now, or there already (no opened()). */
+  committed(digest: string): void;
+  /** This download of the blob failed with `err`. */
+  failed(digest: string, err: unknown): void;
+}
+
 export interface BlobDownload {
   session: RegistrySession;
   /** Where to fetch from, in order: mirrors, then the registry. */
@@ -31,6 +49,7 @@ export interface BlobDownload {
   /** Try a foreign layer's `urls` before the registry (never with credentials). Default false. */
   followForeignUrls?: boolean;
   onProgress?: (p: BlobProgress) => void;
+  tap?: BlobTap;
   signal?: AbortSignal;
 }
 
@@ -44,6 +63,7 @@ interface Partial {
   hasher: Bun.CryptoHasher;
   /** Bytes came from an earlier pull: a mismatch may be theirs, so one fresh start is allowed. */
   inherited: boolean;
+  tap?: BlobTap;
 }
 
 /**
@@ -106,6 +126,7 @@ function restart(p: Partial, desc: Descriptor): void {
   p.offset = 0;
   p.hasher = new Bun.CryptoHasher(digestAlgorithm(desc.digest));
   p.inherited = false;
+  p.tap?.restarted(desc.digest);
 }
 
 /** `bytes START-END/TOTAL` → START, or undefined. */
@@ -138,15 +159,26 @@ const sourceName = (s: Source) => (s.kind === "foreign" ? s.url : `${s.endpoint.
 /** Download `desc` into `sink` unless it is there already. */
 export async function downloadBlob(ctx: BlobDownload, desc: Descriptor, sink: BlobSink): Promise<void> {
   checkDigest(desc.digest, `blob descriptor`);
-  const what = `blob ${desc.digest}`;
-  if (await sink.has(desc.digest)) {
-    ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
-    return;
+  try {
+    await download(ctx, desc, sink);
+  } catch (err) {
+    ctx.tap?.failed(desc.digest, err);
+    throw err;
   }
-  const p = await openPartial(sink, desc, ctx.signal);
-  if (!p) {
+}
+
+async function download(ctx: BlobDownload, desc: Descriptor, sink: BlobSink): Promise<void> {
+  const what = `blob ${desc.digest}`;
+  const present = () => {
     ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
-    return;
+    ctx.tap?.committed(desc.digest);
+  };
+  if (await sink.has(desc.digest)) return present();
+  const p = await openPartial(sink, desc, ctx.signal);
+  if (!p) return present();
+  if (ctx.tap) {
+    p.tap = ctx.tap;
+    ctx.tap.opened(desc.digest, p.path, p.offset);
   }
   let closed = false;
   const close = () => {
@@ -195,6 +227,7 @@ async function finish(ctx: BlobDownload, desc: Descriptor, sink: BlobSink, p: Pa
   await sink.commit(desc.digest, desc.size, p.path);
   close();
   ctx.onProgress?.({ digest: desc.digest, received: desc.size, total: desc.size, done: true });
+  ctx.tap?.committed(desc.digest);
 }
 
 const fatal = (err: Error): Error => Object.assign(err, { fatal: true });
@@ -272,6 +305,7 @@ async function oneAttempt(ctx: BlobDownload, source: Source, desc: Descriptor, p
       writeSync(p.fd, value, 0, value.length, p.offset);
       p.hasher.update(value);
       p.offset += value.length;
+      ctx.tap?.written(desc.digest, p.offset);
       ctx.onProgress?.({ digest: desc.digest, received: p.offset, total: desc.size, done: false });
     }
   } finally {

@@ -18,7 +18,7 @@ import {
   isIndexType,
   parseRegistryDocument,
 } from "./documents.ts";
-import { type BlobProgress, downloadBlob } from "./blob-download.ts";
+import { type BlobProgress, type BlobTap, downloadBlob } from "./blob-download.ts";
 import type { BlobSink } from "./blob-sink.ts";
 
 export interface PullOptions {
@@ -59,6 +59,8 @@ export interface PullBlobsOptions extends PullOptions {
   /** Downloads at once; default 3. */
   parallel?: number;
   onProgress?: (p: BlobProgress) => void;
+  /** Told where each blob's bytes are as they land (a reader follows them: blob-tee.ts). */
+  tap?: BlobTap;
   /** Try foreign layers' `urls` before the registry; default false. */
   followForeignUrls?: boolean;
 }
@@ -215,7 +217,7 @@ export async function pullBlobs(ref: string | RegistryReference, descriptors: re
   const worker = async () => {
     for (let d = queue.shift(); d !== undefined && firstError === undefined; d = queue.shift()) {
       try {
-        await downloadBlob({ session, endpoints, followForeignUrls: opts.followForeignUrls, onProgress: opts.onProgress, signal }, d, sink);
+        await downloadBlob({ session, endpoints, followForeignUrls: opts.followForeignUrls, onProgress: opts.onProgress, tap: opts.tap, signal }, d, sink);
       } catch (err) {
         if (firstError === undefined) {
           firstError = err;

@@ -15,16 +15,27 @@
 // Runs hold a shared flock on .bunc-rootfs from the lookup until their overlay is mounted;
 // gc takes it exclusively, so it never removes a tree a run is about to mount, and any
 // .unpack-* it sees then belongs to a run that died.
+//
+// An image that root has to pull first is unpacked while it downloads: its layers stream
+// into the unpacker as they land (pull-image.ts, registry/blob-tee.ts), in order, each
+// ending only once its blob is verified; the later layers keep downloading meanwhile and are
+// followed the same way when their turn comes, from their partial file, however far it got.
+// A download that fails (a digest mismatch) stops the unpack, and its temp dir is removed
+// like any failed unpack's. When a reader's bytes were made void by a download that started
+// again, its temp dir is dropped and the tree is unpacked from the stored blobs instead.
+
 import { closeSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { LOCK_EX, LOCK_SH, tryFlock } from "../../../ffi/io.ts";
 import { BuncError } from "../../errors.ts";
+import { STORE_LOCK_TIMEOUT_MS } from "../limits.ts";
 import { log } from "../../log.ts";
 import { ownIdMaps, type IdMaps } from "../../linux/subids.ts";
 import { mapText } from "../../linux/user-namespace.ts";
-import { STORE_LOCK_TIMEOUT_MS } from "../limits.ts";
-import type { ResolvedImage } from "../resolve.ts";
+import type { PullingImage } from "../pull-image.ts";
+import { openImage, type OpenImageOptions, type ResolvedImage } from "../resolve.ts";
 import { unpackImage } from "../unpack-image.ts";
+import { unpackLayers } from "../unpack/unpack-layers.ts";
 import { chainId } from "./chain-id.ts";
 import { removeTree, type MappedStorage, type TooNarrow } from "./mapped-storage.ts";
 
@@ -45,6 +56,16 @@ function openCache(store: string): { cache: string; fd: number } {
   return { cache, fd: openSync(cache, constants.O_RDONLY | constants.O_DIRECTORY) };
 }
 
+function lockShared(fd: number, cache: string): void {
+  const deadline = Date.now() + STORE_LOCK_TIMEOUT_MS;
+  while (!tryFlock(fd, LOCK_SH, cache)) {
+    if (Date.now() > deadline) throw new BuncError("image", `${cache} is locked by gc for more than ${STORE_LOCK_TIMEOUT_MS / 1000} s`);
+    Bun.sleepSync(20);
+  }
+}
+
+const treeOf = (cache: string, diffIds: readonly string[]) => join(cache, chainId([...diffIds]).replace(/^sha256:/, ""));
+
 /** A short name for a pair of maps: the part of a tree's name after the chain. */
 export function mapsTag(maps: IdMaps): string {
   return new Bun.CryptoHasher("sha256").update(`uid\n${mapText(maps.uidMappings)}gid\n${mapText(maps.gidMappings)}`).digest("hex").slice(0, 16);
@@ -57,45 +78,77 @@ export interface CacheOptions {
   storage?: MappedStorage;
 }
 
-/** The image's unpacked layers, unpacked now if no earlier run did; held until release(). */
-export async function cachedRootfs(store: string, image: ResolvedImage, opts: CacheOptions = {}): Promise<CachedRootfs> {
-  const { cache, fd } = openCache(store);
-  const release = () => closeSync(fd);
+/**
+ * The image `ref` names (pulled when it must be, see openImage) and its unpacked tree,
+ * unpacked now if no earlier run did (as it downloads when root pulls the image); the tree
+ * is held until release().
+ */
+export async function openImageWithRootfs(ref: string, opts: OpenImageOptions & CacheOptions): Promise<{ image: ResolvedImage; rootfs: CachedRootfs }> {
+  // Locked once there is a store: a pull makes it only after the manifest is found.
+  let held: { cache: string; fd: number } | undefined;
+  const hold = () => {
+    if (held) return held;
+    const opened = openCache(opts.store);
+    try {
+      lockShared(opened.fd, opened.cache);
+    } catch (err) {
+      closeSync(opened.fd);
+      throw err;
+    }
+    return (held = opened);
+  };
   try {
-    const deadline = Date.now() + STORE_LOCK_TIMEOUT_MS;
-    while (!tryFlock(fd, LOCK_SH, cache)) {
-      if (Date.now() > deadline) throw new BuncError("image", `${cache} is locked by gc for more than ${STORE_LOCK_TIMEOUT_MS / 1000} s`);
-      Bun.sleepSync(20);
+    let streamed = false;
+    // A user's trees depend on its maps (and the mapped unpack runs in a stage of its own):
+    // those are unpacked from the store once the pull is done.
+    const streamLayers = opts.rootless
+      ? undefined
+      : (pulling: PullingImage): Promise<void> | undefined => {
+          const { cache } = hold();
+          const tree = treeOf(cache, pulling.config.rootfs.diff_ids);
+          if (existsSync(tree)) return undefined;
+          log("debug", `${pulling.name}: unpacking the layers as they download`);
+          streamed = true;
+          return unpackInto(cache, tree, (staging) => unpackLayers(staging, pulling.layers, { onWarning: (msg) => log("warning", msg) }));
+        };
+    const image = await openImage(ref, { ...opts, ...(streamLayers && { streamLayers }) });
+    const { cache, fd } = hold();
+    const release = () => closeSync(fd);
+    if (opts.rootless) return { image, rootfs: { ...(await userTree(cache, image, opts.storage)), release } };
+    const tree = treeOf(cache, image.layers.map((l) => l.diffId));
+    if (!existsSync(tree)) {
+      // Not streamed, or a layer's download started again after it was read (pull-image.ts).
+      if (streamed) log("debug", `${image.reference}: the layers' bytes as they downloaded were voided; unpacking them from the store`);
+      await unpackInto(cache, tree, (staging) => unpackImage(image, staging));
     }
-    const hex = chainId(image.layers.map((l) => l.diffId)).replace(/^sha256:/, "");
-    if (!opts.rootless) {
-      const tree = join(cache, hex);
-      if (!existsSync(tree)) await unpackInto(cache, tree, image);
-      return { tree, mapped: false, release };
-    }
-    const ownTree = join(cache, `${hex}.${mapsTag(ownIdMaps(process.geteuid!(), process.getegid!()))}`);
-    const storage = opts.storage;
-    if (storage) {
-      const wideTree = join(cache, `${hex}.${mapsTag(storage.maps)}`);
-      const st = lstatSync(wideTree, { throwIfNoEntry: false });
-      if (st?.isDirectory()) return { tree: wideTree, mapped: true, release };
-      if (!st && storage.tryStart()) {
-        const narrow = await unpackMapped(cache, wideTree, image, storage);
-        if (!narrow) return { tree: wideTree, mapped: true, release };
-        log("warning", tooNarrowWarning(narrow, storage.maps));
-        try {
-          symlinkSync(basename(ownTree), wideTree);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        }
-      }
-    }
-    if (!existsSync(ownTree)) await unpackInto(cache, ownTree, image);
-    return { tree: ownTree, mapped: false, release };
+    return { image, rootfs: { tree, mapped: false, release } };
   } catch (err) {
-    release();
+    if (held) closeSync(held.fd);
     throw err;
   }
+}
+
+/** A user's tree: with its wide maps when it has them and they hold the image's owners. */
+async function userTree(cache: string, image: ResolvedImage, storage: MappedStorage | undefined): Promise<{ tree: string; mapped: boolean }> {
+  const hex = chainId(image.layers.map((l) => l.diffId)).replace(/^sha256:/, "");
+  const ownTree = join(cache, `${hex}.${mapsTag(ownIdMaps(process.geteuid!(), process.getegid!()))}`);
+  if (storage) {
+    const wideTree = join(cache, `${hex}.${mapsTag(storage.maps)}`);
+    const st = lstatSync(wideTree, { throwIfNoEntry: false });
+    if (st?.isDirectory()) return { tree: wideTree, mapped: true };
+    if (!st && storage.tryStart()) {
+      const narrow = await unpackMapped(cache, wideTree, image, storage);
+      if (!narrow) return { tree: wideTree, mapped: true };
+      log("warning", tooNarrowWarning(narrow, storage.maps));
+      try {
+        symlinkSync(basename(ownTree), wideTree);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    }
+  }
+  if (!existsSync(ownTree)) await unpackInto(cache, ownTree, (staging) => unpackImage(image, staging));
+  return { tree: ownTree, mapped: false };
 }
 
 const lastId = (maps: IdMaps["uidMappings"]) => Math.max(...maps.map((m) => m.containerID + m.size - 1));
@@ -107,10 +160,10 @@ function tooNarrowWarning(narrow: TooNarrow, maps: IdMaps): string {
   );
 }
 
-async function unpackInto(cache: string, tree: string, image: ResolvedImage): Promise<void> {
+async function unpackInto(cache: string, tree: string, unpack: (staging: string) => Promise<unknown>): Promise<void> {
   const staging = mkdtempSync(join(cache, STAGING_PREFIX));
   try {
-    await unpackImage(image, staging);
+    await unpack(staging);
     keep(staging, tree);
   } finally {
     removeTree(staging);
