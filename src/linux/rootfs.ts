@@ -104,8 +104,10 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
     const rootPropagation = asked & MS.UNBINDABLE ? MS.SLAVE | MS.REC : asked;
     sys.mount(null, "/", null, rootPropagation, null);
     // …and the mount holding the rootfs private, whatever the root's propagation: a bind
-    // under a shared parent would show up on the host, and pivot_root refuses it.
-    const parent = mountOf(plan.rootfs, readMountinfo());
+    // under a shared parent would show up on the host, and pivot_root refuses it. After a
+    // recursive slave or private no mount is shared: no need to read the mount table.
+    const noneShared = rootPropagation & MS.REC && rootPropagation & (MS.SLAVE | MS.PRIVATE);
+    const parent = noneShared ? undefined : mountOf(plan.rootfs, readMountinfo());
     if (parent?.optional.some((o) => o.startsWith("shared:"))) sys.mount(null, parent.mountPoint, null, MS.PRIVATE, null);
     // pivot_root needs the new root to be a mount point.
     sys.mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC, null);
