@@ -2,9 +2,9 @@
 //   bun bench/lifecycle.ts [N] [--only bunc,runc,crun] [--seccomp] [--limits]   (N defaults to 20)
 // --seccomp gives every runtime's container bunc's default seccomp profile; --limits gives it
 // memory, cpu and pids limits.
-// One busybox bundle whose process is /bin/true. For each tool, N sequential
-// `run --bundle B ID`, then N cycles of `create`, `start`, `state` until stopped, `delete`;
-// each tool with its own state root in a temp dir. Prints mean and median ms per container,
+// One busybox bundle whose process is /bin/true: N iterations of `run --bundle B ID`, then N
+// cycles of `create`, `start`, `state` until stopped, `delete`, each iteration by every tool
+// in turn; each tool with its own state root in a temp dir. Prints mean and median ms per container,
 // the ratios bunc/runc and bunc/crun, and the peak RSS of `create` (from wait4's rusage).
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -165,43 +165,75 @@ function cleanupTool(tool: Tool, root: string): void {
   removeTree(root);
 }
 
-async function measure(tool: Tool, bundle: Bundle, n: number): Promise<Result> {
-  const root = join(base!, `state-${tool.name}`);
+interface Measured {
+  tool: Tool;
+  root: string;
+  result: Result;
+  /** Why the tool dropped out, if it did. */
+  failure?: string;
+}
+
+/**
+ * Every tool in turn within each iteration (not all of one tool, then the next): a
+ * machine whose speed drifts during the run (page cache, other load) then skews no tool.
+ */
+async function measure(tools: Tool[], bundle: Bundle, n: number): Promise<Measured[]> {
   const logDir = base!;
-  roots.push({ tool, root });
-  const result: Result = { tool, run: [], cycle: [], create: [], start: [], delete: [], createRss: [] };
-  const id = (phase: string, i: number) => `bench-${tool.name}-${process.pid}-${phase}${i}`;
+  const all: Measured[] = tools.map((tool) => {
+    const root = join(base!, `state-${tool.name}`);
+    roots.push({ tool, root });
+    return { tool, root, result: { tool, run: [], cycle: [], create: [], start: [], delete: [], createRss: [] } };
+  });
+  const live = () => all.filter((m) => !m.failure);
+  const id = (m: Measured, phase: string, i: number) => `bench-${m.tool.name}-${process.pid}-${phase}${i}`;
+  // One step of one tool; a tool that fails drops out with its message.
+  const step = (m: Measured, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof ToolFailed)) throw err;
+      m.failure = err.message;
+    }
+  };
   try {
-    call(tool, root, ["run", "--bundle", bundle.dir, id("warm", 0)], logDir); // page the binary in
+    for (const m of live()) step(m, () => call(m.tool, m.root, ["run", "--bundle", bundle.dir, id(m, "warm", 0)], logDir)); // page the binary in
     for (let i = 0; i < n && !interrupted; i++) {
-      result.run.push(call(tool, root, ["run", "--bundle", bundle.dir, id("run", i)], logDir).ms);
+      for (const m of live()) step(m, () => m.result.run.push(call(m.tool, m.root, ["run", "--bundle", bundle.dir, id(m, "run", i)], logDir).ms));
       await Bun.sleep(0); // let a Ctrl-C be seen
     }
     for (let i = 0; i < n && !interrupted; i++) {
-      const started = performance.now();
-      const created = call(tool, root, ["create", "--bundle", bundle.dir, id("cycle", i)], logDir);
-      const start = call(tool, root, ["start", id("cycle", i)], logDir);
-      waitStopped(tool, root, id("cycle", i), logDir);
-      const deleted = call(tool, root, ["delete", id("cycle", i)], logDir);
-      result.cycle.push(performance.now() - started);
-      result.create.push(created.ms);
-      result.start.push(start.ms);
-      result.delete.push(deleted.ms);
+      for (const m of live()) {
+        step(m, () => {
+          const cid = id(m, "cycle", i);
+          const started = performance.now();
+          const created = call(m.tool, m.root, ["create", "--bundle", bundle.dir, cid], logDir);
+          const start = call(m.tool, m.root, ["start", cid], logDir);
+          waitStopped(m.tool, m.root, cid, logDir);
+          const deleted = call(m.tool, m.root, ["delete", cid], logDir);
+          m.result.cycle.push(performance.now() - started);
+          m.result.create.push(created.ms);
+          m.result.start.push(start.ms);
+          m.result.delete.push(deleted.ms);
+        });
+      }
       await Bun.sleep(0);
     }
     // Peak RSS apart from the timings: a child spawned by this (large) bench process
     // inherits its memory high-water mark at exec, so `create` is measured through
     // GNU time, whose own fork is small.
     for (let i = 0; i < Math.min(n, 5) && !interrupted; i++) {
-      const rss = createPeakRss(tool, root, bundle, id("rss", i), logDir);
-      if (rss === undefined) break;
-      result.createRss.push(rss);
-      call(tool, root, ["delete", "--force", id("rss", i)], logDir);
+      for (const m of live()) {
+        step(m, () => {
+          const rss = createPeakRss(m.tool, m.root, bundle, id(m, "rss", i), logDir);
+          if (rss !== undefined) m.result.createRss.push(rss);
+          call(m.tool, m.root, ["delete", "--force", id(m, "rss", i)], logDir);
+        });
+      }
     }
   } finally {
-    cleanupTool(tool, root);
+    for (const m of all) cleanupTool(m.tool, m.root);
   }
-  return result;
+  return all;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -271,17 +303,13 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     console.log(`bench: N=${n}, busybox bundle running /bin/true${seccomp ? " with the default seccomp profile" : ""}${limits ? " with memory, cpu and pids limits" : ""}, ${cpus().length} CPUs, Linux ${release()}`);
-    for (const tool of tools) {
-      if (interrupted) break;
-      process.stdout.write(`${tool.name} ... `);
-      try {
-        const r = await measure(tool, bundle, n);
-        results.push(r);
-        console.log(`run median ${ms(median(r.run))} ms, cycle median ${ms(median(r.cycle))} ms`);
-      } catch (err) {
-        if (!(err instanceof ToolFailed)) throw err;
+    for (const m of await measure(tools, bundle, n)) {
+      if (m.failure) {
         failed = true;
-        console.log(`failed\n  ${err.message}`);
+        console.log(`${m.tool.name} failed\n  ${m.failure}`);
+      } else {
+        results.push(m.result);
+        console.log(`${m.tool.name}: run median ${ms(median(m.result.run))} ms, cycle median ${ms(median(m.result.cycle))} ms`);
       }
     }
   } finally {
