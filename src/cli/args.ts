@@ -5,7 +5,7 @@
 // help and version, are also accepted after the command unless the command has its own
 // flag of that name. Short flags never combine (-dt is an unknown flag), as in runc.
 import { BuncError } from "../errors.ts";
-import { COMMANDS, GLOBAL_FLAGS, HELP_FLAG, IMAGE_RUN_FLAGS, commandSpec, type CommandSpec, type FlagSpec } from "./commands-table.ts";
+import { GLOBAL_FLAGS, HELP_FLAG, IMAGE_RUN_FLAGS, commandSpec, type CommandSpec, type FlagSpec } from "./commands-table.ts";
 
 export { usageText } from "./commands-table.ts";
 
@@ -76,13 +76,13 @@ const globalTable = new Map<string, Lookup>();
 addNames(globalTable, GLOBAL_FLAGS, true);
 
 const inherited = GLOBAL_FLAGS.filter((f) => f.name !== "help" && f.name !== "version");
-const commandTables = new Map<string, Map<string, Lookup>>();
-for (const spec of COMMANDS.values()) {
+/** The flag names one command takes, made when it is first parsed (one a run, not thirty). */
+function commandTable(spec: CommandSpec): Map<string, Lookup> {
   const table = new Map<string, Lookup>();
   addNames(table, spec.flags, false);
   addNames(table, [HELP_FLAG], true);
   addNames(table, inherited, true);
-  commandTables.set(spec.name, table);
+  return table;
 }
 
 // The boolean spellings runc accepts for a flag's =value.
@@ -211,7 +211,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     return { global: globalOptions(globalValues), command: undefined, options: {}, positionals: [] };
   }
   const spec = commandSpec(command);
-  const table = commandTables.get(command)!;
+  const table = commandTable(spec);
   const values: Record<string, OptionValue> = {};
   const positionals: string[] = [];
   let dashDash: number | undefined;
