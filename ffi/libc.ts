@@ -55,6 +55,7 @@ const groups = {
     chdir: { args: ["ptr"], returns: "i32" },
     fchdir: { args: ["i32"], returns: "i32" },
     chroot: { args: ["ptr"], returns: "i32" },
+    statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   },
   // What only the stages need: mounts, identity, signals and exec.
   container: {

@@ -1,7 +1,7 @@
 // The seam between bunc and the kernel: every effect the stages have goes through `Sys`.
 // `linuxSys` calls libc; `RecordingSys` (recording-sys.ts) records the calls for unit tests.
 import { ptr } from "bun:ffi";
-import { fstatSync } from "node:fs";
+import { statFd } from "./files.ts";
 import { cstr, errno, lib } from "./libc.ts";
 import { keepAcrossExec } from "./io.ts";
 import { ENOENT, ENOSYS, SysError } from "./errors.ts";
@@ -174,12 +174,8 @@ export const linuxSys: Sys = {
     return Number(buf[0]!);
   },
   fstat(fd) {
-    try {
-      const st = fstatSync(fd);
-      return { mode: st.mode, rdev: st.rdev, isDirectory: st.isDirectory() };
-    } catch (err) {
-      throw new SysError("fstat", (err as { errno?: number }).errno ? -(err as { errno: number }).errno : 9, `fd ${fd}`);
-    }
+    const st = statFd(fd);
+    return { mode: st.mode, rdev: st.rdev, isDirectory: st.isDirectory };
   },
   unlinkIfPresent(dirfd, path, flags) {
     if (lib().unlinkat(dirfd, cstr(path), flags) === 0) return;

@@ -1,6 +1,6 @@
 // Linux capability names and bit numbers (linux/capability.h). Names keep the `CAP_` prefix,
 // as runtime-spec configs and runc spell them.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../ffi/files.ts";
 import { BuncError } from "../errors.ts";
 
 export const CAPABILITIES: Record<string, number> = {
@@ -88,7 +88,7 @@ export function lastCapability(): number {
   if (lastCap !== undefined) return lastCap;
   let value = LAST_KNOWN_CAPABILITY;
   try {
-    const n = Number.parseInt(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim(), 10);
+    const n = Number.parseInt(readTextFile("/proc/sys/kernel/cap_last_cap").trim(), 10);
     if (Number.isInteger(n) && n >= 0 && n < 64) value = n;
   } catch {
     // keep the fallback

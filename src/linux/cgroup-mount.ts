@@ -4,7 +4,7 @@
 // With a cgroup namespace each shows the container's own cgroup as its root. Without one, a
 // fresh mount would show the host's whole tree: the container's own cgroup directories
 // (`own`: hierarchy → host dir) are bind-mounted in their place, as runc does.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../ffi/files.ts";
 import { AT_FDCWD, MOUNT_ATTR, MS, OPEN_TREE } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { EMPTY_PATH, fdPath, mkdirAllInRoot } from "./safe-path.ts";
@@ -39,7 +39,7 @@ export function hierarchies(procSelfCgroup: string): Hierarchy[] {
 }
 
 export function mountCgroups(sys: Sys, rootFd: number, destination: string, destFd: number, flags: number, own?: Record<string, string>): void {
-  const list = hierarchies(readFileSync("/proc/self/cgroup", "utf8"));
+  const list = hierarchies(readTextFile("/proc/self/cgroup"));
   const mountFlags = flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
   const hostDirOf = (h: Hierarchy) => own?.[h.fstype === "cgroup2" ? "unified" : (h.data ?? "").replace(/^none,/, "").split(",")[0]!];
   const mountOne = (h: Hierarchy, targetFd: number) => {

@@ -1,18 +1,19 @@
 // Find the program of process.args[0] as execve will see it, so a missing or unexecutable
 // program fails `create` with a clear message (exit 127 / 126) rather than a dead container.
-import { statSync } from "node:fs";
-import { join } from "node:path";
+import { statPath } from "../../ffi/files.ts";
+import { EACCES } from "../../ffi/errors.ts";
+import { joinPath } from "./posix-path.ts";
 import { BuncError } from "../errors.ts";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function check(path: string): "ok" | "missing" | "denied" {
   try {
-    const st = statSync(path);
-    if (st.isDirectory() || (st.mode & 0o111) === 0) return "denied";
+    const st = statPath(path);
+    if (st.isDirectory || (st.mode & 0o111) === 0) return "denied";
     return "ok";
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EACCES" ? "denied" : "missing";
+    return (err as { errno?: number }).errno === EACCES ? "denied" : "missing";
   }
 }
 
@@ -27,7 +28,7 @@ export function lookPath(program: string, env: string[]): string {
   const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   let denied = false;
   for (const dir of pathVar.split(":")) {
-    const candidate = join(dir || ".", program);
+    const candidate = joinPath(dir || ".", program);
     const result = check(candidate);
     if (result === "ok") return candidate;
     if (result === "denied") denied = true;

@@ -1,5 +1,5 @@
 // /proc/<pid>/mountinfo, as much of it as bunc needs: mount points and their propagation.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../ffi/files.ts";
 
 export interface MountInfo {
   mountPoint: string;
@@ -21,7 +21,7 @@ export function parseMountinfo(text: string): MountInfo[] {
     });
 }
 
-export const readMountinfo = (pid: number | "self" = "self") => parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, "utf8"));
+export const readMountinfo = (pid: number | "self" = "self") => parseMountinfo(readTextFile(`/proc/${pid}/mountinfo`));
 
 /** The mount that `path` (absolute, resolved) lives on: the longest mount point above it. */
 export function mountOf(path: string, mounts: MountInfo[]): MountInfo | undefined {

@@ -2,8 +2,8 @@
 // root propagation, rootfs bind, config mounts, devices, /dev symlinks, masked and read-only
 // paths, then pivot_root (or MS_MOVE + chroot with --no-pivot), read-only root, propagation.
 // Every target inside the rootfs is reached through safe-path.ts.
-import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, posix } from "node:path";
+import { pathExists, statPath } from "../../ffi/files.ts";
+import { isAbsolutePath, joinPath, normalizePath } from "./posix-path.ts";
 import { AT, AT_FDCWD, MNT_DETACH, MOUNT_ATTR, MS, O, OPEN_TREE, RESOLVE } from "../../ffi/constants.ts";
 import { ENOENT } from "../../ffi/errors.ts";
 import type { Sys } from "../../ffi/sys.ts";
@@ -14,7 +14,6 @@ import { mountCgroups } from "./cgroup-mount.ts";
 import { mountOf, readMountinfo } from "./mountinfo.ts";
 import { createDevice, createDevSymlinks, DEFAULT_DEVICES, devSymlinks, openDevDir, type DeviceSpec } from "./devices.ts";
 import { attributesOf, parseMountOptions } from "./mount-options.ts";
-import { copyUp } from "./tmpfs-copyup.ts";
 import { EMPTY_PATH, ensureFileInRoot, fdPath, IN_ROOT, mkdirAllInRoot, openInRoot, tryOpenInRoot } from "./safe-path.ts";
 
 export interface RootfsPlan {
@@ -54,7 +53,7 @@ const PROPAGATION_FLAGS: Record<string, number> = {
 };
 
 /** An absolute path with ".", ".." and doubled slashes resolved (".." stops at the root). */
-const clean = (path: string) => posix.normalize(`/${path}`).replace(/(.)\/+$/, "$1");
+const clean = (path: string) => normalizePath(`/${path}`).replace(/(.)\/+$/, "$1");
 
 const overlaps = (a: string, b: string) => a === b || a.startsWith(b === "/" ? "/" : `${b}/`) || b.startsWith(a === "/" ? "/" : `${a}/`);
 
@@ -130,7 +129,7 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
       );
       const devFd = openDevDir(sys, rootFd);
       try {
-        createDevSymlinks(sys, devFd, devSymlinks(existsSync("/proc/kcore")));
+        createDevSymlinks(sys, devFd, devSymlinks(pathExists("/proc/kcore")));
       } finally {
         sys.close(devFd);
       }
@@ -236,7 +235,8 @@ function mountTmpfsCopyUp(sys: Sys, rootFd: number, m: Mount, dest: string, dest
     sys.mount(m.source ?? "tmpfs", fdPath(destFd), "tmpfs", opts.flags, data);
     const tmpfs = openInRoot(sys, rootFd, dest, O.RDONLY | O.DIRECTORY);
     try {
-      copyUp(sys, under, tmpfs, covers);
+      // Loaded only here: it needs node:fs, which the init otherwise does without.
+      (require("./tmpfs-copyup.ts") as typeof import("./tmpfs-copyup.ts")).copyUp(sys, under, tmpfs, covers);
     } finally {
       sys.close(tmpfs);
     }
@@ -275,10 +275,10 @@ function openStrictDir(sys: Sys, rootFd: number, dest: string, field: string): n
 
 function bindMount(sys: Sys, rootFd: number, plan: RootfsPlan, m: Mount, dest: string, opts: ReturnType<typeof parseMountOptions>, field: string): void {
   if (!m.source) throw new BuncError("config", `${field}.source: a bind mount needs a source`);
-  const source = isAbsolute(m.source) ? m.source : join(plan.bundle, m.source);
+  const source = isAbsolutePath(m.source) ? m.source : joinPath(plan.bundle, m.source);
   let isDir: boolean;
   try {
-    isDir = statSync(source).isDirectory();
+    isDir = statPath(source).isDirectory;
   } catch {
     throw new BuncError("config", `${field}.source: ${source} does not exist`);
   }

@@ -2,7 +2,7 @@
 // container's procfs, reached in-root before the read-only paths (/proc/sys among them) are
 // applied. Keys are checked for shape first so a key can never name a path outside
 // /proc/sys; values were checked by the config validator.
-import { statSync } from "node:fs";
+import { statPath } from "../../ffi/files.ts";
 import { O } from "../../ffi/constants.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
@@ -53,8 +53,8 @@ export function checkSysctlNamespaces(sysctl: Record<string, string>, namespaces
     let joined;
     let own;
     try {
-      joined = statSync(path);
-      own = statSync(`/proc/self/ns/${PROC_NAME[type]}`);
+      joined = statPath(path);
+      own = statPath(`/proc/self/ns/${PROC_NAME[type]}`);
     } catch {
       continue; // a path that cannot be opened is reported with its namespace entry
     }

@@ -16,7 +16,8 @@
 //   ◀── {ready} or {error} ──────────────────────────────────────   waits on exec.fifo
 //
 // Every wait on the CLI side has a timeout and checks that the stage is still alive.
-import { readSync, writeSync } from "node:fs";
+import { readFd, writeFd } from "../../../ffi/files.ts";
+import { EAGAIN } from "../../../ffi/errors.ts";
 import { BuncError } from "../../errors.ts";
 import { waitReadable } from "../../../ffi/io.ts";
 
@@ -42,9 +43,7 @@ export function encode(message: Message): Buffer {
 }
 
 export function send(fd: number, message: Message): void {
-  const frame = encode(message);
-  let off = 0;
-  while (off < frame.length) off += writeSync(fd, frame, off, frame.length - off);
+  writeFd(fd, encode(message));
 }
 
 function readExactly(fd: number, n: number, deadline: number | undefined, what: string): Buffer {
@@ -57,9 +56,9 @@ function readExactly(fd: number, n: number, deadline: number | undefined, what: 
     }
     let got: number;
     try {
-      got = readSync(fd, buf, off, n - off, null);
+      got = readFd(fd, buf, off, n - off);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EAGAIN" || (err as NodeJS.ErrnoException).code === "EINTR") continue;
+      if ((err as { errno?: number }).errno === EAGAIN) continue;
       throw err;
     }
     if (got === 0) throw new BuncError("stage", `${what}: the stage exited without answering`);

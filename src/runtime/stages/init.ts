@@ -4,7 +4,7 @@
 // credentials and capabilities, answers {ready}, then blocks on exec.fifo until `start`, runs
 // the startContainer hooks, resets signals, marks every fd of its own close-on-exec, installs
 // seccomp and execve's the process, which so stays PID 1.
-import { writeFileSync, writeSync } from "node:fs";
+import { writeFd, writeTextFile } from "../../../ffi/files.ts";
 import { AT_FDCWD, O, PR } from "../../../ffi/constants.ts";
 import { linuxSys, type Sys } from "../../../ffi/sys.ts";
 import { BuncError, messageOf } from "../../errors.ts";
@@ -43,7 +43,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3, consoleS
   const proc = config.process!;
   if (proc.oomScoreAdj !== undefined) {
     try {
-      writeFileSync("/proc/self/oom_score_adj", String(proc.oomScoreAdj));
+      writeTextFile("/proc/self/oom_score_adj", String(proc.oomScoreAdj));
     } catch (err) {
       throw new BuncError("system", `process.oomScoreAdj: cannot write ${proc.oomScoreAdj} to /proc/self/oom_score_adj: ${messageOf(err)}`);
     }
@@ -161,14 +161,14 @@ export function runInit(sys: Sys = linuxSys): never {
     sys.close(procFdDir);
     sys.close(plan.fifoFd);
     runHooks(plan.config, "startContainer", hookState(plan.config, plan.id, "created", plan.hostPid, plan.bundle));
-    writeSync(fifo, "0");
+    writeFd(fifo, "0");
     return execInto(sys, setup, program);
   } catch (err) {
     const message = `bunc: ${messageOf(err)}\n`;
     try {
-      if (fifo !== undefined) writeSync(fifo, `E${message}`);
+      if (fifo !== undefined) writeFd(fifo, `E${message}`);
     } catch {}
-    writeSync(2, message);
+    writeFd(2, message);
     process.exit(stageExitCode(err, 1));
   }
 }

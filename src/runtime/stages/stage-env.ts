@@ -2,7 +2,7 @@
 // never by argv; the environment is minimal and fixed (never the caller's: BUN_OPTIONS there
 // could preload code), and pins Bun to a single thread, which unshare(CLONE_NEWUSER) and
 // setns into user and mount namespaces require.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../../ffi/files.ts";
 import { BuncError } from "../../errors.ts";
 
 export const STAGE_MARKER = "_BUNC_STAGE";
@@ -34,7 +34,7 @@ export function stageCommand(exeSlot: number): string[] {
 }
 
 export function threadCount(): number {
-  const m = /^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "latin1"));
+  const m = /^Threads:\s+(\d+)/m.exec(readTextFile("/proc/self/status"));
   return m ? Number(m[1]) : -1;
 }
 

@@ -1,0 +1,121 @@
+// Plain file I/O on libc: what the container stages need of a file system API. Loading
+// node:fs costs a Bun process ~2.5 ms (more than its own start-up shrinks to without it),
+// and the init and exec stages need only these few calls.
+import { cstr, errno, lib } from "./libc.ts";
+import { EINTR, SysError } from "./errors.ts";
+import { AT_FDCWD, O } from "./constants.ts";
+
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+const S_IFMT = 0o170000;
+
+export interface FileStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  ino: bigint;
+  size: number;
+  /** The device the file is on and, for a device node, the one it is: dev_t as glibc encodes it. */
+  dev: number;
+  rdev: number;
+  isDirectory: boolean;
+  isFile: boolean;
+}
+
+/** glibc's makedev: the dev_t that stat(2) gives and mknod(2) takes. */
+function makedev(major: number, minor: number): number {
+  const minorLow = minor % 256;
+  const majorLow = major % 4096;
+  return minorLow + majorLow * 2 ** 8 + (minor - minorLow) * 2 ** 12 + (major - majorLow) * 2 ** 32;
+}
+
+function statxAt(dirfd: number, path: string, flags: number, what: string): FileStat {
+  const buf = new Uint8Array(256); // struct statx
+  if (lib().statx(dirfd, cstr(path), flags, STATX_BASIC_STATS, buf) !== 0) throw new SysError("stat", errno(), what);
+  const view = new DataView(buf.buffer);
+  const mode = view.getUint16(28, true);
+  return {
+    mode,
+    uid: view.getUint32(20, true),
+    gid: view.getUint32(24, true),
+    ino: view.getBigUint64(32, true),
+    size: Number(view.getBigUint64(40, true)),
+    rdev: makedev(view.getUint32(128, true), view.getUint32(132, true)),
+    dev: makedev(view.getUint32(136, true), view.getUint32(140, true)),
+    isDirectory: (mode & S_IFMT) === 0o040000,
+    isFile: (mode & S_IFMT) === 0o100000,
+  };
+}
+
+/** stat(2), or lstat(2) with `follow` false. */
+export const statPath = (path: string, follow = true): FileStat => statxAt(AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, path);
+
+export const statFd = (fd: number): FileStat => statxAt(fd, "", AT_EMPTY_PATH, `fd ${fd}`);
+
+export function pathExists(path: string): boolean {
+  try {
+    statPath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** read(2) into `buf` at `offset`, retried on EINTR; 0 at end of file. Throws SysError (EAGAIN too). */
+export function readFd(fd: number, buf: Uint8Array, offset = 0, length = buf.length - offset): number {
+  for (;;) {
+    const n = Number(lib().read(fd, buf.subarray(offset, offset + length), length));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== EINTR) throw new SysError("read", e, `fd ${fd}`);
+  }
+}
+
+/** write(2) of all of `data`, retried on EINTR and short writes. */
+export function writeFd(fd: number, data: Uint8Array | string): void {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < bytes.length) {
+    const n = Number(lib().write(fd, bytes.subarray(off), bytes.length - off));
+    if (n < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw new SysError("write", e, `fd ${fd}`);
+    }
+    off += n;
+  }
+}
+
+function openFile(path: string, flags: number): number {
+  const fd = lib().openat(AT_FDCWD, cstr(path), flags | O.CLOEXEC, 0o644);
+  if (fd < 0) throw new SysError("open", errno(), path);
+  return fd;
+}
+
+/** A whole file as text (procfs files too: read until end of file, not by their size). */
+export function readTextFile(path: string): string {
+  const fd = openFile(path, O.RDONLY);
+  try {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const chunk = new Uint8Array(65536);
+      const n = readFd(fd, chunk);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    lib().close(fd);
+  }
+}
+
+/** Writes `text` to an existing file (a procfs or cgroup file), in one write(2). */
+export function writeTextFile(path: string, text: string): void {
+  const fd = openFile(path, O.WRONLY);
+  try {
+    writeFd(fd, text);
+  } finally {
+    lib().close(fd);
+  }
+}
