@@ -2,7 +2,7 @@
 // node:fs costs a Bun process ~2.5 ms (more than its own start-up shrinks to without it),
 // and the init and exec stages need only these few calls.
 import { cstr, errno, lib } from "./libc.ts";
-import { EINTR, SysError } from "./errors.ts";
+import { EEXIST, EINTR, SysError } from "./errors.ts";
 import { AT_FDCWD, O } from "./constants.ts";
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -91,6 +91,25 @@ function openFile(path: string, flags: number): number {
   const fd = lib().openat(AT_FDCWD, cstr(path), flags | O.CLOEXEC, 0o644);
   if (fd < 0) throw new SysError("open", errno(), path);
   return fd;
+}
+
+/** mkdir(2); an existing directory is an error (EEXIST) the caller can tell by its errno. */
+export function mkdirPath(path: string, mode: number): void {
+  if (lib().mkdirat(AT_FDCWD, cstr(path), mode) !== 0) throw new SysError("mkdir", errno(), path);
+}
+
+/** mkdir -p: every missing directory of `path`, each with `mode`. */
+export function mkdirAll(path: string, mode: number): void {
+  let prefix = path.startsWith("/") ? "" : ".";
+  for (const part of path.split("/").filter(Boolean)) {
+    prefix += `/${part}`;
+    if (lib().mkdirat(AT_FDCWD, cstr(prefix), mode) !== 0 && errno() !== EEXIST) throw new SysError("mkdir", errno(), prefix);
+  }
+}
+
+/** chmod(2), which the umask does not touch. */
+export function chmodPath(path: string, mode: number): void {
+  if (lib().fchmodat(AT_FDCWD, cstr(path), mode, 0) !== 0) throw new SysError("chmod", errno(), path);
 }
 
 /** A whole file as text (procfs files too: read until end of file, not by their size). */

@@ -45,6 +45,7 @@ const groups = {
     symlinkat: { args: ["ptr", "i32", "ptr"], returns: "i32" },
     fchownat: { args: ["i32", "ptr", "u32", "u32", "i32"], returns: "i32" },
     fchmod: { args: ["i32", "u32"], returns: "i32" },
+    fchmodat: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
     fchown: { args: ["i32", "u32", "u32"], returns: "i32" },
     linkat: { args: ["i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
     utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },

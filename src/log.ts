@@ -1,7 +1,7 @@
 // Logging as runc does it: `--log FILE` with `--log-format text|json`. containerd's shim and
 // conmon read the last error line of that file, so every error goes there as well as to
 // standard error.
-import { appendFileSync } from "node:fs";
+import { nodeFs } from "./node-fs.ts";
 import { printError } from "./output.ts";
 
 export type Level = "debug" | "info" | "warning" | "error";
@@ -27,7 +27,7 @@ export function log(level: Level, msg: string): void {
   if (level === "debug" && !options.debug) return;
   if (options.file) {
     try {
-      appendFileSync(options.file, formatLine(level, msg, options.format));
+      nodeFs().appendFileSync(options.file, formatLine(level, msg, options.format));
     } catch {}
   } else if (level !== "error") {
     printError(formatLine(level, msg, options.format));

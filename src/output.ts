@@ -1,6 +1,6 @@
 // Output through plain write(2). process.stdout/stderr cost ~20 ms of CPU to set up the
 // stream machinery on first use: more than the whole rest of a `bunc state`.
-import { writeSync } from "node:fs";
+import { nodeFs } from "./node-fs.ts";
 
 const writeAll = (fd: number, text: string) => writeBytes(fd, Buffer.from(text));
 
@@ -9,7 +9,7 @@ export function writeBytes(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
     try {
-      off += writeSync(fd, buf, off, buf.length - off);
+      off += nodeFs().writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
         Bun.sleepSync(1);

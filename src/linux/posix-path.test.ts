@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { posix } from "node:path";
-import { isAbsolutePath, joinPath, normalizePath } from "./posix-path.ts";
+import { isAbsolutePath, joinPath, normalizePath, resolvePath } from "./posix-path.ts";
 
 const samples = ["", ".", "/", "//", "a", "/a/b/../c", "a/../../b", "../x", "/../../x", "a/./b/", "/a//b///c/", "./", "a/..", "/a/..", "..", "../..", "a/b/../../..", "/x/y/.."];
 
@@ -16,4 +16,8 @@ describe("posix-path", () => {
     expect(isAbsolutePath("/x")).toBe(true);
     expect(isAbsolutePath("x/y")).toBe(false);
   });
+});
+
+test("resolvePath agrees with node's posix.resolve", () => {
+  for (const p of ["/a/b/", "rel/x", ".", "/", "../up", "/x/../y"]) expect([p, resolvePath(p)]).toEqual([p, posix.resolve(p)]);
 });

@@ -19,4 +19,10 @@ export function normalizePath(path: string): string {
   return result;
 }
 
+/** An absolute path: `path` against the cwd when it is relative, normalized, no trailing slash. */
+export function resolvePath(path: string): string {
+  const abs = normalizePath(isAbsolutePath(path) ? path : `${process.cwd()}/${path}`);
+  return abs.length > 1 && abs.endsWith("/") ? abs.slice(0, -1) : abs;
+}
+
 export const joinPath = (...parts: string[]) => normalizePath(parts.filter((p) => p !== "").join("/") || ".");

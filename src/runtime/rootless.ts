@@ -3,9 +3,8 @@
 // where state and images live, and how cgroups are used (runtime/container-cgroup.ts).
 //   state   $XDG_RUNTIME_DIR/bunc, or /tmp/bunc-<uid> (0700, checked to be ours) when unset
 //   images  $XDG_DATA_HOME/bunc, or ~/.local/share/bunc
-import { lstatSync, mkdirSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { joinPath as join } from "../linux/posix-path.ts";
+import { nodeFs } from "../node-fs.ts";
 import { BuncError } from "../errors.ts";
 
 export type RootlessMode = "true" | "false" | "auto";
@@ -39,7 +38,7 @@ export function defaultImageStore(euid = process.geteuid!(), env: Env = process.
 function safeHome(env: Env): string {
   if (env.HOME && env.HOME.startsWith("/")) return env.HOME;
   try {
-    return homedir();
+    return (require("node:os") as typeof import("node:os")).homedir();
   } catch {
     return "/";
   }
@@ -52,11 +51,11 @@ function safeHome(env: Env): string {
  */
 export function ensurePrivateDir(path: string, euid = process.geteuid!()): void {
   try {
-    mkdirSync(path, { mode: 0o700 });
+    nodeFs().mkdirSync(path, { mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new BuncError("system", `cannot create ${path}: ${(err as Error).message}`);
   }
-  const st = lstatSync(path);
+  const st = nodeFs().lstatSync(path);
   if (!st.isDirectory()) throw new BuncError("system", `${path}: is not a directory; remove it or pass --root`);
   if (st.uid !== euid) throw new BuncError("system", `${path}: belongs to uid ${st.uid}, not to you (uid ${euid}); remove it or pass --root`);
   if (st.mode & 0o077) throw new BuncError("system", `${path}: mode ${(st.mode & 0o777).toString(8)} lets others in; chmod 700 it or pass --root`);

@@ -3,13 +3,12 @@
 // namespace). The CLI calls it before it loads anything else: the stage's start-up (~10 ms
 // of a second Bun) then overlaps loading the schemas and checking the config.
 import type { Subprocess } from "bun";
-import { chmodSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { O } from "../../ffi/constants.ts";
+import { chmodPath } from "../../ffi/files.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
-import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
+import { joinPath as join, resolvePath as resolve } from "../linux/posix-path.ts";
 import { enterNamespaces, has, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { readConfigText } from "../spec/config-file.ts";
 import { parseJsonText } from "../spec/json-text.ts";
@@ -75,7 +74,7 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
   try {
     const fifoPath = join(dir, EXEC_FIFO);
     mkfifo(fifoPath, 0o622);
-    chmodSync(fifoPath, 0o622); // mkfifo's mode passes through the umask
+    chmodPath(fifoPath, 0o622); // mkfifo's mode passes through the umask
     const fifoFd = openRaw(fifoPath, O.PATH);
     opened.push(fifoFd);
     const [cliSock, stageSock] = socketPair();
@@ -102,7 +101,7 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
     }
     // The kernel's first cgroup migration in a while waits for an RCU grace period: start
     // one now, so the wait runs while the stage boots rather than before the init is placed.
-    void warmUpMigration();
+    void import("../linux/cgroups/migration-warmup.ts").then((m) => m.warmUpMigration());
     return { request, bundle, file, text, entries, userns, stageFd, cliSock, opened, child };
   } catch (err) {
     for (const fd of opened) closeFd(fd);

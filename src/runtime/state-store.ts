@@ -1,7 +1,9 @@
 // The state directory of one container: <root>/<id>/ holding state.json and, between
 // create and start, exec.fifo. Directories are 0700: the state names host paths and pids.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { EEXIST } from "../../ffi/errors.ts";
+import { mkdirAll, mkdirPath } from "../../ffi/files.ts";
+import { joinPath as join } from "../linux/posix-path.ts";
+import { nodeFs } from "../node-fs.ts";
 import { BuncError } from "../errors.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 import type { Spec } from "../spec/runtime-config.ts";
@@ -50,12 +52,12 @@ export class StateStore {
 
   /** Claim the id: mkdir is atomic, so two creates of one id cannot both win. */
   claim(id: string): string {
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     const dir = this.dir(id);
     try {
-      mkdirSync(dir, { mode: 0o700 });
+      mkdirAll(this.root, 0o700);
+      mkdirPath(dir, 0o700);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError("exists", `container "${id}" already exists`);
+      if ((err as { errno?: number }).errno === EEXIST) throw new BuncError("exists", `container "${id}" already exists`);
       throw new BuncError("system", `cannot create state dir ${dir}: ${(err as Error).message}`);
     }
     return dir;
@@ -69,20 +71,20 @@ export class StateStore {
   write(record: ContainerRecord): void {
     const dir = this.dir(record.id);
     const tmp = join(dir, `.${STATE_FILE}.tmp`);
-    const fd = openSync(tmp, "w", 0o600);
+    const fd = nodeFs().openSync(tmp, "w", 0o600);
     try {
-      writeSync(fd, JSON.stringify(record));
+      nodeFs().writeSync(fd, JSON.stringify(record));
     } finally {
-      closeSync(fd);
+      nodeFs().closeSync(fd);
     }
-    renameSync(tmp, join(dir, STATE_FILE));
+    nodeFs().renameSync(tmp, join(dir, STATE_FILE));
   }
 
   read(id: string): ContainerRecord {
     const file = join(this.dir(id), STATE_FILE);
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = nodeFs().readFileSync(file, "utf8");
     } catch {
       throw new BuncError("not-found", `container "${id}" does not exist`);
     }
@@ -94,18 +96,18 @@ export class StateStore {
   }
 
   exists(id: string): boolean {
-    return existsSync(join(this.dir(id), STATE_FILE));
+    return nodeFs().existsSync(join(this.dir(id), STATE_FILE));
   }
 
   ids(): string[] {
     try {
-      return readdirSync(this.root).filter((name) => ID_PATTERN.test(name) && existsSync(join(this.root, name, STATE_FILE)));
+      return nodeFs().readdirSync(this.root).filter((name) => ID_PATTERN.test(name) && nodeFs().existsSync(join(this.root, name, STATE_FILE)));
     } catch {
       return [];
     }
   }
 
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    nodeFs().rmSync(this.dir(id), { recursive: true, force: true });
   }
 }

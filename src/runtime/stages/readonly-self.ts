@@ -7,7 +7,7 @@
 // nor change its mode: the container's root is the caller, and a user namespace grants no
 // power over files whose owner it does not map. A binary the caller owns or may write is
 // refused, naming the fix.
-import { accessSync, constants, statSync } from "node:fs";
+import { nodeFs } from "../../node-fs.ts";
 import { AT_FDCWD, MOUNT_ATTR, O, OPEN_TREE } from "../../../ffi/constants.ts";
 import { SysError } from "../../../ffi/errors.ts";
 import type { Sys } from "../../../ffi/sys.ts";
@@ -35,10 +35,10 @@ export function readOnlySelf(sys: Sys): number {
 
 function unwritableSelf(sys: Sys): number {
   const path = process.execPath;
-  const owned = statSync("/proc/self/exe").uid === process.geteuid!();
+  const owned = nodeFs().statSync("/proc/self/exe").uid === process.geteuid!();
   let writable = true;
   try {
-    accessSync("/proc/self/exe", constants.W_OK);
+    nodeFs().accessSync("/proc/self/exe", nodeFs().constants.W_OK);
   } catch {
     writable = false;
   }
