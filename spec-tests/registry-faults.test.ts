@@ -281,22 +281,7 @@ describe("blob integrity and resume", () => {
     const reg = serve();
     const img = serveImage(reg, 1, 120_000);
     const layer = img.layers[0]!;
-    let n = 0;
-    let release = () => {};
-    const stalled = new Promise<void>((resolve) => (release = resolve));
-    reg.routes.push((_req, url) => {
-      if (url.pathname !== `/v2/app/blobs/${layer.digest}` || n++ > 0) return undefined;
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          async pull(controller) {
-            if (sent) return stalled.then(() => controller.close());
-            sent = true;
-            controller.enqueue(layer.bytes.subarray(0, 40_000));
-          },
-        }),
-      );
-    });
+    const release = reg.stallBlob("app", layer, 40_000);
     const out = sink();
     try {
       await pullBlobs(`${reg.host}/app:v1`, [layer], out, { session: session(undefined, { idleTimeoutMs: 200 }) });
