@@ -83,6 +83,12 @@ const groups = {
     tcsetattr: { args: ["i32", "i32", "ptr"], returns: "i32" },
     cfmakeraw: { args: ["ptr"], returns: "void" },
   },
+  // POSIX AIO: a write done by a glibc thread while the caller goes on.
+  aio: {
+    aio_write: { args: ["ptr"], returns: "i32" },
+    aio_error: { args: ["ptr"], returns: "i32" },
+    aio_return: { args: ["ptr"], returns: "i64" },
+  },
 } as const;
 
 type Groups = typeof groups;

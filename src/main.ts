@@ -5,10 +5,11 @@ import { STAGE_MARKER } from "./runtime/stages/stage-env.ts";
 
 async function main(): Promise<void> {
   const role = process.env[STAGE_MARKER];
-  // The container stages run each line once, single-threaded: with the JIT's compiles made
-  // on the main thread there, a loop that tiers up stalls the stage (~1.4 ms for the first
-  // compile). Unpacking (storage) keeps the normal policy.
-  if (role === "init" || role === "nsinit" || role === "exec") Bun.unsafe.setJITPolicy(1000);
+  // Most of what bunc does runs each line once: JIT compiles cost more than they save. In
+  // a single-threaded stage they stall it (~1.4 ms for the first); in the CLI the compiler
+  // thread takes the core the init boots on (~4 ms of a `run`). Unpacking (the storage
+  // stage, and the CLI's image commands: cli/main.ts) keeps the normal policy.
+  if (role !== "storage") Bun.unsafe.setJITPolicy(1000);
   if (role === "init") (await import("./runtime/stages/init.ts")).runInit();
   else if (role === "nsinit") await (await import("./runtime/stages/nsinit.ts")).runNsinit();
   else if (role === "exec") await (await import("./runtime/stages/exec-stage.ts")).runExecStage();

@@ -45,6 +45,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   recvtty: async () => (await import("./commands/recvtty.ts")).recvtty,
 };
 
+// Commands whose loops run over megabytes (tar entries, digests, layers): they want the JIT
+// that the rest of bunc does without (main.ts).
+const IMAGE_WORK = new Set(["pull", "import", "unpack", "bundle", "gc"]);
+
 export function exitCodeOf(err: unknown, command?: string): number {
   if (err instanceof BuncError) {
     if (err.code === "exec-not-found") return 127;
@@ -62,6 +66,7 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     const parsed = parseArgs(argv);
     commandName = parsed.command;
+    if (IMAGE_WORK.has(parsed.command ?? "") || stringOption(parsed.options, "image") !== undefined) Bun.unsafe.setJITPolicy(1);
     const { global } = parsed;
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
     logConfigured = true;

@@ -133,4 +133,35 @@ describe("setupRootfs", () => {
     const tmpfs = sys.calls.filter((c) => c.call === "mount" && c.args[2] === "tmpfs" && c.args[3] === MS.RDONLY);
     expect(tmpfs.length).toBe(1);
   });
+
+  describe("a cgroup mount waits for the init's placement, after all it can go behind", () => {
+    const cgroupMount = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] };
+    /** Where the placement wait falls among the calls. */
+    const run = (over: Partial<RootfsPlan>) => {
+      const sys = new RecordingSys();
+      let placed = -1;
+      const p = plan({ mounts: [cgroupMount], maskedPaths: ["/proc/kcore"], beforeCgroupMount: () => (placed = sys.calls.length), ...over });
+      setupRootfs(sys, p);
+      // The masked path's lookup in the rootfs.
+      const relative = p.maskedPaths[0]!.slice(1);
+      const masked = sys.calls.findIndex((c) => c.args.includes(relative));
+      return { placed, devices: sys.names().lastIndexOf("mknodat"), masked };
+    };
+
+    test("after the devices and the masked paths, with the cwd at /", () => {
+      const { placed, devices, masked } = run({ cwd: "/" });
+      expect(placed).toBeGreaterThan(devices);
+      expect(placed).toBeGreaterThan(masked);
+    });
+
+    test("in its place when the cwd lies inside it", () => {
+      const { placed, devices } = run({ cwd: "/sys/fs/cgroup/x" });
+      expect(placed).toBeLessThanOrEqual(devices);
+    });
+
+    test("masked paths inside it still come after it", () => {
+      const { placed, masked } = run({ maskedPaths: ["/sys/fs/cgroup/memory"] });
+      expect(masked).toBeGreaterThan(placed);
+    });
+  });
 });

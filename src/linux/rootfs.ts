@@ -70,7 +70,10 @@ function deferredCgroupMounts(plan: RootfsPlan): Set<number> {
     if (m.type !== "cgroup" || !plan.beforeCgroupMount) return;
     const dest = clean(m.destination);
     const later = plan.mounts.slice(i + 1).map((n) => clean(n.destination));
-    if ([...later, "/dev", clean(plan.cwd)].some((other) => overlaps(dest, other))) return;
+    if ([...later, "/dev"].some((other) => overlaps(dest, other))) return;
+    // The cwd is made before: only a cwd on or inside the mount would be hidden by it.
+    const cwd = clean(plan.cwd);
+    if (cwd === dest || cwd.startsWith(`${dest}/`)) return;
     out.add(i);
   });
   return out;
@@ -141,10 +144,18 @@ export function setupRootfs(sys: Sys, plan: RootfsPlan): void {
     } catch (err) {
       throw new BuncError("config", `process.cwd: cannot create ${plan.cwd} in the rootfs: ${messageOf(err)}`);
     }
+    const pathRules = () => {
+      plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
+      plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
+    };
+    // Masked and read-only paths that touch no deferred mount go first: they too overlap
+    // the wait for the cgroup.
+    const deferredDests = [...deferred].map((i) => clean(plan.mounts[i]!.destination));
+    const rulesFirst = ![...plan.maskedPaths, ...plan.readonlyPaths].some((p) => deferredDests.some((d) => overlaps(clean(p), d)));
+    if (rulesFirst) pathRules();
     deferred.forEach((i) => mountOne(sys, rootFd, plan, plan.mounts[i]!, i, readonlyTmpfs));
     readonlyTmpfs.forEach((dest) => makeMountReadonly(sys, rootFd, dest));
-    plan.maskedPaths.forEach((p) => maskPath(sys, rootFd, p));
-    plan.readonlyPaths.forEach((p) => readonlyPath(sys, rootFd, p));
+    if (!rulesFirst) pathRules();
   } finally {
     sys.close(rootFd);
   }

@@ -14,7 +14,7 @@ import type { Spec } from "../spec/runtime-config.ts";
 import { log } from "../log.ts";
 import { ambientWarning, unraisableAmbient } from "../linux/capabilities.ts";
 import { checkSysctlNamespaces } from "../linux/sysctl.ts";
-import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
+import { endWarmUp } from "../linux/cgroups/migration-warmup.ts";
 import type { CgroupRecord } from "../linux/cgroups/cgroup.ts";
 type Setup = typeof import("./create-setup.ts");
 import { readProcStat } from "./proc-stat.ts";
@@ -79,7 +79,6 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   stage ??= startStage(store, stageRequest);
   stage.taken = true;
   const { bundle, text, file, entries, userns, stageFd, cliSock, opened, child } = stage;
-  const warm = warmUpMigration();
   let initPid = 0;
   let config: Spec | undefined;
   let setup: Setup | undefined;
@@ -150,8 +149,8 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       if (cgroup) {
         setup.createCgroup(cgroup);
         setup.applyResources(cgroup, config.linux?.resources ?? {});
-        await warm;
         setup.addProcess(cgroup, initPid);
+        endWarmUp();
       }
       send(cliSock, { type: "placed" });
     } catch (err) {

@@ -8,6 +8,7 @@ import { chmodPath } from "../../ffi/files.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
+import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
 import { joinPath as join, resolvePath as resolve } from "../linux/posix-path.ts";
 import { enterNamespaces, has, namespaceSet, NAMESPACE_FLAGS, openNamespace, type NamespaceEntry, type NamespaceType } from "../linux/namespaces.ts";
 import { readConfigText } from "../spec/config-file.ts";
@@ -99,9 +100,9 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
       // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
       closeFd(stageSock);
     }
-    // The kernel's first cgroup migration in a while waits for an RCU grace period: start
-    // one now, so the wait runs while the stage boots rather than before the init is placed.
-    void import("../linux/cgroups/migration-warmup.ts").then((m) => m.warmUpMigration());
+    // The container's cgroup placement waits for the kernel's first migration in a while:
+    // start a harmless one now, while the stage boots.
+    warmUpMigration();
     return { request, bundle, file, text, entries, userns, stageFd, cliSock, opened, child };
   } catch (err) {
     for (const fd of opened) closeFd(fd);

@@ -117,10 +117,9 @@ export function applyWrites(record: CgroupRecord, writes: CgroupWrite[]): void {
 }
 
 /**
- * Put `pid` in every hierarchy of the container's cgroup. The first v1 migration of a while
- * waits for an RCU grace period (~10–20 ms here): `create` starts one early on a pool thread
- * (migration-warmup.ts) and waits for it, after which each write takes ~50 µs, far less than
- * a round trip through the pool per hierarchy.
+ * Put `pid` in every hierarchy of the container's cgroup. The first migration of a while
+ * waits for an RCU grace period (~10–20 ms here): `create` starts one early on a glibc AIO
+ * thread (migration-warmup.ts), after which each write takes ~50 µs.
  */
 export function addProcess(record: CgroupRecord, pid: number): void {
   for (const dir of new Set(Object.values(record.dirs))) {

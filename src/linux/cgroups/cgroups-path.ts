@@ -2,12 +2,12 @@
 //   absent    /bunc/<id>
 //   absolute  as given, from the hierarchy's root
 //   relative  under the caller's own cgroup in that hierarchy, as runc does
-import { readFileSync } from "node:fs";
-import { posix } from "node:path";
+import { readTextFile } from "../../../ffi/files.ts";
+import { joinPath, normalizePath } from "../posix-path.ts";
 import { BuncError } from "../../errors.ts";
 
 /** Lines of /proc/self/cgroup: hierarchy → the caller's cgroup in it ("" key for cgroup2). */
-export function ownCgroups(text = readFileSync("/proc/self/cgroup", "utf8")): Map<string, string> {
+export function ownCgroups(text = readTextFile("/proc/self/cgroup")): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split("\n").filter(Boolean)) {
     const [, controllers, path] = line.split(/:(.*?):/s) as [string, string, string];
@@ -20,9 +20,9 @@ export function ownCgroups(text = readFileSync("/proc/self/cgroup", "utf8")): Ma
 export function cgroupPath(cgroupsPath: string | undefined, id: string, own: string): string {
   if (cgroupsPath === undefined || cgroupsPath === "") return `/bunc/${id}`;
   if (cgroupsPath.includes("\0")) throw new BuncError("config", "linux.cgroupsPath: contains a NUL byte");
-  const joined = cgroupsPath.startsWith("/") ? cgroupsPath : posix.join(own, cgroupsPath);
+  const joined = cgroupsPath.startsWith("/") ? cgroupsPath : joinPath(own, cgroupsPath);
   // normalize() clamps ".." at the root: a path cannot climb out of the hierarchy.
-  const clean = posix.normalize(joined).replace(/\/+$/, "") || "/";
+  const clean = normalizePath(joined).replace(/\/+$/, "") || "/";
   if (clean === "/") throw new BuncError("config", "linux.cgroupsPath: the root cgroup cannot be a container's");
   return clean;
 }

@@ -3,7 +3,7 @@
 //   v1      controllers each mounted as cgroup (v1) hierarchies;
 //   hybrid  v1 controllers, plus a cgroup2 mount (usually /sys/fs/cgroup/unified) that may
 //           hold controllers no v1 hierarchy has (here: hugetlb).
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../../ffi/files.ts";
 
 export interface CgroupHost {
   mode: "v1" | "v2" | "hybrid";
@@ -39,11 +39,11 @@ let cached: CgroupHost | undefined;
 
 export function detectCgroups(): CgroupHost {
   if (cached) return cached;
-  const { v1, unified } = parseCgroupMounts(readFileSync("/proc/self/mountinfo", "utf8"));
+  const { v1, unified } = parseCgroupMounts(readTextFile("/proc/self/mountinfo"));
   let unifiedControllers: string[] = [];
   if (unified) {
     try {
-      unifiedControllers = readFileSync(`${unified}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+      unifiedControllers = readTextFile(`${unified}/cgroup.controllers`).trim().split(/\s+/).filter(Boolean);
     } catch {}
   }
   const controllers = [...v1.keys()].filter((k) => !k.startsWith("name="));

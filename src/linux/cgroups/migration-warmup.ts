@@ -1,23 +1,40 @@
-// Moving a process between v1 cgroups takes a kernel-wide lock whose first writer waits for
-// an RCU grace period (~10–20 ms here); writers right after it pass quickly. `create`
-// starts one harmless migration early (this CLI "moves" into the cgroup it is already in)
-// on a pool thread, so the wait overlaps the init's start-up instead of following it.
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// Moving a process between cgroups takes a kernel-wide lock whose first writer in a while
+// waits for an RCU grace period (~10–20 ms here), holding the cgroup mutex meanwhile; writers
+// within a grace period after it pass in ~50 µs. `create` starts one harmless migration (this
+// CLI "moves" into the cgroup it is already in) as soon as the first stage is spawned, on a
+// glibc AIO thread: the wait then overlaps the stage's start-up instead of delaying the
+// container's cgroup.
+import { O } from "../../../ffi/constants.ts";
+import { writeInBackground, type BackgroundWrite } from "../../../ffi/background-write.ts";
+import { closeFd, openRaw } from "../../../ffi/io.ts";
+import { joinPath } from "../posix-path.ts";
 import { ownCgroups } from "./cgroups-path.ts";
 import { detectCgroups, type CgroupHost } from "./detect.ts";
 
-let pending: Promise<void> | undefined;
+let warmUp: { fd: number; write: BackgroundWrite } | null | undefined;
 
-/** Start the warm-up once; later calls return the same wait. */
-export function warmUpMigration(host: CgroupHost = detectCgroups()): Promise<void> {
-  pending ??= startWarmUp(host);
-  return pending;
+/** Start the warm-up once; it is only a head start, so any failure just skips it. */
+export function warmUpMigration(host?: CgroupHost): void {
+  if (warmUp !== undefined) return;
+  warmUp = null;
+  try {
+    const cgroups = host ?? detectCgroups();
+    const hierarchy = cgroups.v1.has("pids") ? "pids" : cgroups.v1.has("memory") ? "memory" : "";
+    const mount = hierarchy ? cgroups.v1.get(hierarchy) : cgroups.unified;
+    const own = ownCgroups().get(hierarchy);
+    if (!mount || own === undefined) return;
+    const fd = openRaw(joinPath(mount, own, "cgroup.procs"), O.WRONLY);
+    try {
+      warmUp = { fd, write: writeInBackground(fd, String(process.pid)) };
+    } catch {
+      closeFd(fd);
+    }
+  } catch {}
 }
 
-function startWarmUp(host: CgroupHost): Promise<void> {
-  const pids = host.v1.get("pids") ?? host.v1.get("memory") ?? host.unified;
-  const own = ownCgroups().get(host.v1.has("pids") ? "pids" : host.v1.has("memory") ? "memory" : "");
-  if (!pids || own === undefined) return Promise.resolve();
-  return writeFile(join(pids, own, "cgroup.procs"), String(process.pid)).catch(() => {});
+/** Close the warm-up's file if its write is over (it is, once the init has been placed). */
+export function endWarmUp(): void {
+  if (!warmUp || warmUp.write.result() === null) return;
+  closeFd(warmUp.fd);
+  warmUp = null;
 }
