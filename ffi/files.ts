@@ -107,6 +107,13 @@ export function mkdirAll(path: string, mode: number): void {
   }
 }
 
+const AT_REMOVEDIR = 0x200;
+
+/** unlink(2), or rmdir(2) of an empty directory with `dir`. Throws SysError (ENOENT too). */
+export function removePath(path: string, dir = false): void {
+  if (lib().unlinkat(AT_FDCWD, cstr(path), dir ? AT_REMOVEDIR : 0) !== 0) throw new SysError(dir ? "rmdir" : "unlink", errno(), path);
+}
+
 /** chmod(2), which the umask does not touch. */
 export function chmodPath(path: string, mode: number): void {
   if (lib().fchmodat(AT_FDCWD, cstr(path), mode, 0) !== 0) throw new SysError("chmod", errno(), path);

@@ -162,8 +162,8 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       }
       throw err;
     }
-    awaitReady(cliSock, config, req.id, initPid, bundle, setup);
-
+    // All but the mount namespace (made by the init on its way) is known now: the record is
+    // ready before the init is.
     const record: ContainerRecord = {
       id: req.id,
       pid: initPid,
@@ -175,9 +175,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       config,
       pidNamespace: setup.namespaceOf(initPid, "pid"),
       sharedPidNamespace: !isNew(entries, "pid"),
-      mountNamespace: isNew(entries, "mount") ? setup.namespaceOf(initPid, "mnt") : undefined,
+      mountNamespace: undefined,
       cgroup,
     };
+    awaitReady(cliSock, config, req.id, initPid, bundle, setup);
+
+    if (isNew(entries, "mount")) record.mountNamespace = setup.namespaceOf(initPid, "mnt");
     store.write(record);
     if (req.pidFile) writePidFile(req.pidFile, initPid);
     return { record, child };

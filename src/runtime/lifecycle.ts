@@ -18,8 +18,9 @@ import { EXEC_FIFO, type StateStore } from "./state-store.ts";
 // startContainer hooks run inside this wait: leave them their own timeouts.
 const START_TIMEOUT_MS = 300_000;
 
-export function startContainer(store: StateStore, id: string): Container {
-  const c = loadContainer(store, id);
+/** `known`: the container as its caller just made it (`run`), instead of reading it back. */
+export function startContainer(store: StateStore, id: string, known?: Container): Container {
+  const c = known ?? loadContainer(store, id);
   if (!canStart(c.status)) throw new BuncError("state", `cannot start container "${id}": it is ${c.status}, not created`);
   const fifo = join(c.dir, EXEC_FIFO);
   let fd: number;
@@ -95,12 +96,13 @@ export function killContainer(store: StateStore, id: string, signal: number, all
   signalContainer(c, signal, all);
 }
 
-export function deleteContainer(store: StateStore, id: string, force: boolean): void {
+/** `known`: the container as its caller has it (`run`, once its process exited). */
+export function deleteContainer(store: StateStore, id: string, force: boolean, known?: Container): void {
   // As runc: a forced delete of a container that is not there succeeds, and clears a state dir
   // a failed create left without its state file. podman deletes with --force after every
   // failed create; containerd's shim runs `delete` and then `delete --force` when it cleans up.
-  if (force && !store.exists(id)) return store.remove(id);
-  const c = loadContainer(store, id);
+  if (!known && force && !store.exists(id)) return store.remove(id);
+  const c = known ?? loadContainer(store, id);
   if (!canDelete(c.status)) {
     if (!force) throw new BuncError("state", `cannot delete container "${id}" that is not stopped: it is ${c.status}`);
     signalContainer(c, 9, true);

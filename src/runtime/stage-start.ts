@@ -100,9 +100,7 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
       // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
       closeFd(stageSock);
     }
-    // The container's cgroup placement waits for the kernel's first migration in a while:
-    // start a harmless one now, while the stage boots.
-    warmUpMigration();
+    warmUpMigration(); // if the CLI has not started it yet
     return { request, bundle, file, text, entries, userns, stageFd, cliSock, opened, child };
   } catch (err) {
     for (const fd of opened) closeFd(fd);

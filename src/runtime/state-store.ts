@@ -1,7 +1,7 @@
 // The state directory of one container: <root>/<id>/ holding state.json and, between
 // create and start, exec.fifo. Directories are 0700: the state names host paths and pids.
-import { EEXIST } from "../../ffi/errors.ts";
-import { mkdirAll, mkdirPath } from "../../ffi/files.ts";
+import { EEXIST, ENOENT } from "../../ffi/errors.ts";
+import { mkdirAll, mkdirPath, removePath } from "../../ffi/files.ts";
 import { joinPath as join } from "../linux/posix-path.ts";
 import { nodeFs } from "../node-fs.ts";
 import { BuncError } from "../errors.ts";
@@ -108,6 +108,20 @@ export class StateStore {
   }
 
   remove(id: string): void {
-    nodeFs().rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // What a state dir holds, removed with a few plain calls; anything else (or any
+    // failure) falls back to a recursive removal.
+    try {
+      for (const name of [STATE_FILE, EXEC_FIFO, `.${STATE_FILE}.tmp`]) {
+        try {
+          removePath(join(dir, name));
+        } catch (err) {
+          if ((err as { errno?: number }).errno !== ENOENT) throw err;
+        }
+      }
+      removePath(dir, true);
+    } catch (err) {
+      if ((err as { errno?: number }).errno !== ENOENT) nodeFs().rmSync(dir, { recursive: true, force: true });
+    }
   }
 }

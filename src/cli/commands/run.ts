@@ -34,7 +34,7 @@ export async function run(ctx: CommandContext, extra: Partial<CreateRequest> = {
       }
       receiver?.close();
       if (!detach) stopForwarding = forwardSignals(record.pid, { terminal });
-      startContainer(ctx.store, id);
+      startContainer(ctx.store, id, { record, dir: ctx.store.dir(id), status: "created" });
     } catch (err) {
       stopForwarding();
       deleteContainer(ctx.store, id, true);
@@ -47,7 +47,8 @@ export async function run(ctx: CommandContext, extra: Partial<CreateRequest> = {
     await child.exited;
     stopForwarding();
     await proxy?.finish();
-    if (!boolOption(ctx.options, "keep")) deleteContainer(ctx.store, id, true);
+    // Its init has exited: stopped, whatever is left in its cgroup.
+    if (!boolOption(ctx.options, "keep")) deleteContainer(ctx.store, id, true, { record, dir: ctx.store.dir(id), status: "stopped" });
     return childExitCode(child, 1);
   } finally {
     proxy?.stop();

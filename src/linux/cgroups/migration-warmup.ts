@@ -1,8 +1,8 @@
 // Moving a process between cgroups takes a kernel-wide lock whose first writer in a while
 // waits for an RCU grace period (~10–20 ms here), holding the cgroup mutex meanwhile; writers
-// within a grace period after it pass in ~50 µs. `create` starts one harmless migration (this
-// CLI "moves" into the cgroup it is already in) as soon as the first stage is spawned, on a
-// glibc AIO thread: the wait then overlaps the stage's start-up instead of delaying the
+// within a grace period after it pass in ~50 µs. `create` and `run` start one harmless
+// migration (this CLI "moves" into the cgroup it is already in) as soon as argv is parsed, on
+// a glibc AIO thread: the wait then overlaps the start of the init instead of delaying the
 // container's cgroup.
 import { O } from "../../../ffi/constants.ts";
 import { writeInBackground, type BackgroundWrite } from "../../../ffi/background-write.ts";
