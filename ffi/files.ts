@@ -109,6 +109,14 @@ export function mkdirAll(path: string, mode: number): void {
 
 const AT_REMOVEDIR = 0x200;
 
+/** readlink(2): the target of a symlink, or of a magic link such as /proc/<pid>/ns/pid. */
+export function readlinkPath(path: string): string {
+  const buf = Buffer.allocUnsafe(4096);
+  const n = Number(lib().readlinkat(AT_FDCWD, cstr(path), buf, buf.length));
+  if (n < 0) throw new SysError("readlink", errno(), path);
+  return buf.toString("utf8", 0, n);
+}
+
 /** unlink(2), or rmdir(2) of an empty directory with `dir`. Throws SysError (ENOENT too). */
 export function removePath(path: string, dir = false): void {
   if (lib().unlinkat(AT_FDCWD, cstr(path), dir ? AT_REMOVEDIR : 0) !== 0) throw new SysError(dir ? "rmdir" : "unlink", errno(), path);
@@ -120,7 +128,7 @@ export function chmodPath(path: string, mode: number): void {
 }
 
 /** A whole file as text (procfs files too: read until end of file, not by their size). */
-export function readTextFile(path: string): string {
+export function readTextFile(path: string, encoding: "utf8" | "latin1" = "utf8"): string {
   const fd = openFile(path, O.RDONLY);
   try {
     const chunks: Uint8Array[] = [];
@@ -130,10 +138,26 @@ export function readTextFile(path: string): string {
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(chunks).toString(encoding);
   } finally {
     lib().close(fd);
   }
+}
+
+/** Creates (or truncates) `path` with `mode` and writes `data` to it. */
+export function writeNewFile(path: string, data: Uint8Array | string, mode: number): void {
+  const fd = lib().openat(AT_FDCWD, cstr(path), O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, mode);
+  if (fd < 0) throw new SysError("open", errno(), path);
+  try {
+    writeFd(fd, data);
+  } finally {
+    lib().close(fd);
+  }
+}
+
+/** rename(2). */
+export function renamePath(from: string, to: string): void {
+  if (lib().renameat(AT_FDCWD, cstr(from), AT_FDCWD, cstr(to)) !== 0) throw new SysError("rename", errno(), `${from} to ${to}`);
 }
 
 /** Writes `text` to an existing file (a procfs or cgroup file), in one write(2). */

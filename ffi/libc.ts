@@ -40,6 +40,7 @@ const groups = {
   files: {
     readlinkat: { args: ["i32", "ptr", "ptr", "u64"], returns: "i64" },
     unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
+    renameat: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
     mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
     mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },
     symlinkat: { args: ["ptr", "i32", "ptr"], returns: "i32" },

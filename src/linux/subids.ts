@@ -1,6 +1,6 @@
 // /etc/subuid and /etc/subgid: the host id ranges each user may map into a user namespace
 // through newuidmap/newgidmap. A line is `user:first:count`, the user by name or number.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../ffi/files.ts";
 import type { IdMapping } from "./user-namespace.ts";
 
 export const SUBUID_FILE = "/etc/subuid";
@@ -27,7 +27,7 @@ export function parseSubIds(text: string, name: string | undefined, id: number):
 /** The caller's ranges in `file` (none when the file is missing or unreadable). */
 export function readSubIds(file: string, name: string | undefined, id: number): SubIdRange[] {
   try {
-    return parseSubIds(readFileSync(file, "utf8"), name, id);
+    return parseSubIds(readTextFile(file), name, id);
   } catch {
     return [];
   }
@@ -52,7 +52,7 @@ export function userName(uid: number, passwd = readPasswd()): string | undefined
 
 function readPasswd(): string {
   try {
-    return readFileSync("/etc/passwd", "utf8");
+    return readTextFile("/etc/passwd");
   } catch {
     return "";
   }

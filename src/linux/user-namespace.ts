@@ -5,7 +5,7 @@
 //             /proc/<pid>/setgroups for the gid map, as the kernel demands; anything wider
 //             goes through the setuid newuidmap/newgidmap (the uidmap package), which allow
 //             ranges listed for the caller in /etc/subuid and /etc/subgid.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readTextFile, writeTextFile } from "../../ffi/files.ts";
 import { BuncError } from "../errors.ts";
 import { missingSubIdRanges, readSubIds, SUBGID_FILE, SUBUID_FILE, userName } from "./subids.ts";
 
@@ -35,7 +35,7 @@ export function writeIdMaps(pid: number, uidMappings: IdMapping[], gidMappings: 
     }
   }
   try {
-    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "allow";
+    return readTextFile(`/proc/${pid}/setgroups`).trim() === "allow";
   } catch {
     return false;
   }
@@ -43,7 +43,7 @@ export function writeIdMaps(pid: number, uidMappings: IdMapping[], gidMappings: 
 
 function writeProc(pid: number, file: string, text: string, field: string): void {
   try {
-    writeFileSync(`/proc/${pid}/${file}`, text);
+    writeTextFile(`/proc/${pid}/${file}`, text);
   } catch (err) {
     throw new BuncError("config", `${field}: the kernel refused ${JSON.stringify(text.trim())} in /proc/${pid}/${file}: ${(err as Error).message}`);
   }

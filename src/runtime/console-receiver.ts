@@ -2,9 +2,9 @@
 // terminal and, on it, one message whose data is the pty's name and whose SCM_RIGHTS fd is
 // the pty's master. Used by a foreground run/exec that attaches the terminal itself (its
 // socket lives in a private 0700 directory) and by `bunc recvtty`.
-import { chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readTextFile } from "../../ffi/files.ts";
+import { joinPath as join } from "../linux/posix-path.ts";
+import { nodeFs } from "../node-fs.ts";
 import { closeFd, waitReadable } from "../../ffi/io.ts";
 import { acceptUnix, listenUnix, receiveWithFds } from "../../ffi/unix-socket.ts";
 import { BuncError } from "../errors.ts";
@@ -41,13 +41,13 @@ export interface ConsoleReceiver {
 
 /** A console socket of bunc's own, in a fresh directory only root (the caller) can enter. */
 export function openConsoleReceiver(): ConsoleReceiver {
-  const dir = mkdtempSync(join(tmpdir(), "bunc-console-")); // mode 0700
+  const dir = nodeFs().mkdtempSync(join(require("node:os").tmpdir(), "bunc-console-")); // mode 0700
   const path = join(dir, "console.sock");
   let listener: number | undefined;
   const close = () => {
     if (listener !== undefined) closeFd(listener);
     listener = undefined;
-    rmSync(dir, { recursive: true, force: true });
+    nodeFs().rmSync(dir, { recursive: true, force: true });
   };
   try {
     listener = listenUnix(path, 1);
@@ -67,7 +67,7 @@ export function openConsoleReceiver(): ConsoleReceiver {
 
 /** The host id that id 0 of `pid`'s user namespace maps to (from its uid_map or gid_map). */
 function hostIdOfRoot(pid: number, map: "uid_map" | "gid_map"): number | undefined {
-  for (const line of readFileSync(`/proc/${pid}/${map}`, "utf8").split("\n")) {
+  for (const line of readTextFile(`/proc/${pid}/${map}`).split("\n")) {
     const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
     if (inside === undefined || outside === undefined || count === undefined) continue;
     if (inside <= 0 && 0 < inside + count) return outside - inside;
@@ -83,6 +83,6 @@ export function admitUserNamespaceRoot(socketPath: string, pid: number): void {
   const uid = hostIdOfRoot(pid, "uid_map");
   const gid = hostIdOfRoot(pid, "gid_map");
   if (uid === undefined || gid === undefined) return;
-  chownSync(dirname(socketPath), uid, gid);
-  chownSync(socketPath, uid, gid);
+  nodeFs().chownSync(join(socketPath, ".."), uid, gid);
+  nodeFs().chownSync(socketPath, uid, gid);
 }

@@ -1,6 +1,7 @@
 // A container as the commands see it: its record, its state dir and its derived status.
-import { readdirSync, readlinkSync } from "node:fs";
+import { readlinkPath } from "../../ffi/files.ts";
 import { BuncError } from "../errors.ts";
+import { nodeFs } from "../node-fs.ts";
 import { cgroupPids, killCgroup } from "../linux/cgroups/cgroup.ts";
 import { isAlive } from "./proc-stat.ts";
 import { factsOf, statusFrom, type Status } from "./status.ts";
@@ -35,7 +36,7 @@ export function stateDocument(c: Container) {
 
 export const namespaceOf = (pid: number, kind: "pid" | "mnt"): string | undefined => {
   try {
-    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+    return readlinkPath(`/proc/${pid}/ns/${kind}`);
   } catch {
     return undefined;
   }
@@ -54,7 +55,7 @@ export function containerPids(c: Container): number[] {
     : c.record.pidNamespace && { kind: "pid" as const, ns: c.record.pidNamespace };
   const pids = initAlive ? [c.record.pid] : [];
   if (!own) return pids;
-  for (const name of readdirSync("/proc")) {
+  for (const name of nodeFs().readdirSync("/proc")) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === c.record.pid || pid === process.pid) continue;
     if (namespaceOf(pid, own.kind) === own.ns) pids.push(pid);

@@ -4,9 +4,9 @@
 // Any failure kills what was started and removes the state dir: a failed create leaves
 // nothing behind.
 import type { Subprocess } from "bun";
-import { renameSync, writeFileSync } from "node:fs";
 import { userName } from "../linux/subids.ts";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolutePath as isAbsolute, joinPath as join, resolvePath as resolve } from "../linux/posix-path.ts";
+import { nodeFs } from "../node-fs.ts";
 import { closeFd, sendSignal } from "../../ffi/io.ts";
 import { BuncError, configError, messageOf } from "../errors.ts";
 import { has, isNew } from "../linux/namespaces.ts";
@@ -246,8 +246,8 @@ export function writePidFile(path: string, pid: number): void {
   const abs = resolve(path);
   const tmp = join(abs, "..", `.${abs.split("/").pop()}.tmp`);
   try {
-    writeFileSync(tmp, String(pid));
-    renameSync(tmp, abs);
+    nodeFs().writeFileSync(tmp, String(pid));
+    nodeFs().renameSync(tmp, abs);
   } catch (err) {
     throw new BuncError("system", `--pid-file ${path}: cannot write: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
   }

@@ -1,9 +1,11 @@
 // start, kill and delete: the transitions of runtime.md, each allowed only from the statuses
 // the spec allows, so a second start, a kill of a stopped container or a delete of a live
 // one fail and change nothing.
-import { closeSync, existsSync, openSync, readSync, unlinkSync, constants as fsConstants } from "node:fs";
-import { join } from "node:path";
-import { waitReadable } from "../../ffi/io.ts";
+import { O } from "../../ffi/constants.ts";
+import { EAGAIN } from "../../ffi/errors.ts";
+import { pathExists, readFd, removePath } from "../../ffi/files.ts";
+import { closeFd, openRaw, waitReadable } from "../../ffi/io.ts";
+import { joinPath as join } from "../linux/posix-path.ts";
 import { BuncError } from "../errors.ts";
 import { loadContainer, signalContainer, waitGone, type Container } from "./container.ts";
 import { destroyCgroup } from "../linux/cgroups/cgroup.ts";
@@ -25,7 +27,7 @@ export function startContainer(store: StateStore, id: string, known?: Container)
   const fifo = join(c.dir, EXEC_FIFO);
   let fd: number;
   try {
-    fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    fd = openRaw(fifo, O.RDONLY | O.NONBLOCK);
   } catch {
     throw new BuncError("state", `cannot start container "${id}": it was already started`);
   }
@@ -40,9 +42,9 @@ export function startContainer(store: StateStore, id: string, known?: Container)
     for (;;) {
       let n: number | undefined;
       try {
-        n = readSync(fd, buf, 0, buf.length, null);
+        n = readFd(fd, buf);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        if ((err as { errno?: number }).errno !== EAGAIN) throw err;
       }
       if (n) {
         answer += buf.toString("utf8", 0, n);
@@ -52,7 +54,7 @@ export function startContainer(store: StateStore, id: string, known?: Container)
       if (n === 0 && answer !== "") break;
       // Nothing yet: the init has not opened its end, or another start took it (and then
       // removes the fifo).
-      if (answer === "" && !existsSync(fifo)) throw new BuncError("state", `cannot start container "${id}": it was already started`);
+      if (answer === "" && !pathExists(fifo)) throw new BuncError("state", `cannot start container "${id}": it was already started`);
       if (!isAlive(c.record.pid, c.record.pidStartTime)) {
         if (answer !== "") break;
         throw new BuncError("state", `cannot start container "${id}": its init exited`);
@@ -61,18 +63,18 @@ export function startContainer(store: StateStore, id: string, known?: Container)
       waitReadable(fd, 100);
     }
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
   if (answer !== "0") {
     try {
-      unlinkSync(fifo);
+      removePath(fifo);
     } catch {}
     // "E…" before the exec, or "0E…" when the exec itself failed.
     const why = answer.replace(/^0?E?/, "").replace(/^bunc: /, "").trim() || "its init exited";
     throw new BuncError("stage", `cannot start container "${id}": ${why}`);
   }
   try {
-    unlinkSync(fifo);
+    removePath(fifo);
   } catch {}
   // The process has started: poststart hooks, whose failures are warnings only.
   for (const failure of runHooksWarning(c.record.config, "poststart", hookState(c.record.config, id, "running", c.record.pid, c.record.bundle))) {

@@ -1,7 +1,7 @@
 // Facts about a process read from /proc/<pid>/stat: its state letter and its start time
 // (clock ticks since boot). A pid plus its start time names one process for ever; a pid
 // alone may be reused after a crash.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../ffi/files.ts";
 
 export interface ProcStat {
   state: string;
@@ -12,7 +12,7 @@ export interface ProcStat {
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    text = readTextFile(`/proc/${pid}/stat`, "latin1");
   } catch {
     return undefined;
   }

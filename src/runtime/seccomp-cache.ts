@@ -2,8 +2,9 @@
 // others are cached under the state root by a hash of the profile, the arch and the bunc
 // version. Engines send the same profile for every container: only the first one pays for
 // the compiler (cold, ~10 ms); the rest read ~5 KB of BPF.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readTextFile } from "../../ffi/files.ts";
+import { joinPath as join } from "../linux/posix-path.ts";
+import { nodeFs } from "../node-fs.ts";
 import { commit, version } from "../build-info.ts";
 import type { SeccompPlan } from "../linux/seccomp/install.ts";
 import { log } from "../log.ts";
@@ -20,7 +21,7 @@ export async function compiledSeccomp(stateRoot: string, seccomp: LinuxSeccomp):
   const dir = join(stateRoot, "@cache", "seccomp");
   const file = join(dir, `${key}.json`);
   try {
-    return { ...(JSON.parse(readFileSync(file, "utf8")) as Cached), ...listener };
+    return { ...(JSON.parse(readTextFile(file)) as Cached), ...listener };
   } catch {
     // Not cached yet (or unreadable): compile.
   }
@@ -29,10 +30,10 @@ export async function compiledSeccomp(stateRoot: string, seccomp: LinuxSeccomp):
   for (const name of compiled.skipped) log("debug", `seccomp: syscall ${name} is unknown here, skipped`);
   const entry: Cached = { program: compiled.program.toString("base64"), flags: compiled.flags, needsListener: compiled.needsListener };
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    nodeFs().mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
-    renameSync(tmp, file);
+    nodeFs().writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+    nodeFs().renameSync(tmp, file);
   } catch (err) {
     log("debug", `seccomp: cannot cache the compiled filter: ${(err as Error).message}`);
   }

@@ -1,7 +1,7 @@
 // The state directory of one container: <root>/<id>/ holding state.json and, between
 // create and start, exec.fifo. Directories are 0700: the state names host paths and pids.
 import { EEXIST, ENOENT } from "../../ffi/errors.ts";
-import { mkdirAll, mkdirPath, removePath } from "../../ffi/files.ts";
+import { mkdirAll, mkdirPath, pathExists, readTextFile, removePath, renamePath, writeNewFile } from "../../ffi/files.ts";
 import { joinPath as join } from "../linux/posix-path.ts";
 import { nodeFs } from "../node-fs.ts";
 import { BuncError } from "../errors.ts";
@@ -71,20 +71,15 @@ export class StateStore {
   write(record: ContainerRecord): void {
     const dir = this.dir(record.id);
     const tmp = join(dir, `.${STATE_FILE}.tmp`);
-    const fd = nodeFs().openSync(tmp, "w", 0o600);
-    try {
-      nodeFs().writeSync(fd, JSON.stringify(record));
-    } finally {
-      nodeFs().closeSync(fd);
-    }
-    nodeFs().renameSync(tmp, join(dir, STATE_FILE));
+    writeNewFile(tmp, JSON.stringify(record), 0o600);
+    renamePath(tmp, join(dir, STATE_FILE));
   }
 
   read(id: string): ContainerRecord {
     const file = join(this.dir(id), STATE_FILE);
     let text: string;
     try {
-      text = nodeFs().readFileSync(file, "utf8");
+      text = readTextFile(file);
     } catch {
       throw new BuncError("not-found", `container "${id}" does not exist`);
     }
@@ -96,7 +91,7 @@ export class StateStore {
   }
 
   exists(id: string): boolean {
-    return nodeFs().existsSync(join(this.dir(id), STATE_FILE));
+    return pathExists(join(this.dir(id), STATE_FILE));
   }
 
   ids(): string[] {

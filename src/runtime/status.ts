@@ -1,8 +1,8 @@
 // A container's status is derived from facts, never stored: the init process alive (same
 // pid and start time as at create, not a zombie) and exec.fifo present (start not yet run).
 // A crash therefore never leaves a stale status behind.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { pathExists } from "../../ffi/files.ts";
+import { joinPath as join } from "../linux/posix-path.ts";
 import { isFrozen } from "../linux/cgroups/freezer.ts";
 import { isAlive } from "./proc-stat.ts";
 import { EXEC_FIFO, type ContainerRecord } from "./state-store.ts";
@@ -25,7 +25,7 @@ export function factsOf(record: ContainerRecord, stateDir: string): StatusFacts 
   const alive = isAlive(record.pid, record.pidStartTime);
   return {
     alive,
-    fifoPresent: existsSync(join(stateDir, EXEC_FIFO)),
+    fifoPresent: pathExists(join(stateDir, EXEC_FIFO)),
     frozen: alive && record.cgroup !== undefined && isFrozen(record.cgroup),
   };
 }

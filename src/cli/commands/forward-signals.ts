@@ -1,7 +1,7 @@
 // A foreground `run` or `exec` passes on the signals a shell or supervisor sends it, so the
 // container's process sees them as if it had been started directly.
-import { constants } from "node:os";
 import { sendSignal } from "../../../ffi/io.ts";
+import { SIGNALS } from "../../linux/signal-numbers.ts";
 
 const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
@@ -11,7 +11,7 @@ const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2
  */
 export function forwardSignals(pid: number, options: { terminal?: boolean } = {}): () => void {
   const names = FORWARDED.filter((name) => !(options.terminal && name === "SIGWINCH"));
-  const handlers = names.map((name) => [name, () => sendSignal(pid, constants.signals[name])] as const);
+  const handlers = names.map((name) => [name, () => sendSignal(pid, SIGNALS[name.slice(3)]!)] as const);
   for (const [name, h] of handlers) process.on(name, h);
   return () => {
     for (const [name, h] of handlers) process.off(name, h);

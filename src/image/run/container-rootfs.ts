@@ -15,16 +15,13 @@ import { BuncError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { mountsUnder, readMountinfo } from "../../linux/mountinfo.ts";
 import { copyTree } from "./copy-tree.ts";
+import { IMAGE_RUN_DIR, imageRunDir } from "./image-run-dir.ts";
 
 const EPERM = 1;
 const ENODEV = 19;
 const EINVAL = 22;
 
-export const IMAGE_RUN_DIR = "@image";
-
-export function imageRunDir(root: string, id: string): string {
-  return join(resolve(root), IMAGE_RUN_DIR, id);
-}
+export { IMAGE_RUN_DIR, imageRunDir } from "./image-run-dir.ts";
 
 /** Makes the container's directory; a usage error if one is there (the id is taken). */
 export function claimImageRunDir(root: string, id: string): string {

@@ -1,9 +1,10 @@
 // One container's cgroup on this host, whatever its layout. On v1 (and hybrid) it is a
 // directory per hierarchy; on v2 a single directory. Only directories bunc made itself are
 // ever removed. The record of it (CgroupRecord) is kept in the container's state.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { EEXIST, ENOENT, errnoName } from "../../../ffi/errors.ts";
+import { mkdirPath, pathExists, readTextFile, removePath, writeTextFile } from "../../../ffi/files.ts";
 import { BuncError } from "../../errors.ts";
+import { joinPath as join } from "../posix-path.ts";
 import { cgroupPath, ownCgroups } from "./cgroups-path.ts";
 import type { CgroupHost } from "./detect.ts";
 import { writeCgroupFile, type CgroupWrite } from "./writes.ts";
@@ -24,6 +25,8 @@ export interface CgroupRecord {
 }
 
 const UNIFIED = "unified";
+
+const errnoOf = (err: unknown) => (err as { errno?: number }).errno;
 
 /** Plan the container's cgroup dirs (nothing is made yet). */
 export function planCgroup(host: CgroupHost, cgroupsPath: string | undefined, id: string): CgroupRecord {
@@ -66,19 +69,19 @@ export function createCgroup(record: CgroupRecord): void {
 function makeChain(record: CgroupRecord, dir: string): void {
   for (let attempt = 1; ; attempt++) {
     const missing: string[] = [];
-    for (let d = dir; !existsSync(d); d = join(d, "..")) missing.unshift(d);
+    for (let d = dir; !pathExists(d); d = join(d, "..")) missing.unshift(d);
     try {
       for (const d of missing) {
         try {
-          mkdirSync(d);
+          mkdirPath(d, 0o755);
           record.created.push(d);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+          if (errnoOf(err) !== EEXIST) throw err;
         }
       }
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT" && attempt < 5) continue;
+      if (errnoOf(err) === ENOENT && attempt < 5) continue;
       throw new BuncError("system", `cannot create cgroup ${dir}: ${(err as Error).message}`);
     }
   }
@@ -86,11 +89,11 @@ function makeChain(record: CgroupRecord, dir: string): void {
 
 function fillCpusets(dir: string): void {
   const chain: string[] = [];
-  for (let d = dir; existsSync(join(d, "..", "cpuset.cpus")); d = join(d, "..")) chain.unshift(d);
+  for (let d = dir; pathExists(join(d, "..", "cpuset.cpus")); d = join(d, "..")) chain.unshift(d);
   for (const d of chain) {
     for (const file of ["cpuset.cpus", "cpuset.mems"]) {
-      if (readFileSync(join(d, file), "utf8").trim() !== "") continue;
-      writeCgroupFile(d, file, readFileSync(join(d, "..", file), "utf8").trim());
+      if (readTextFile(join(d, file)).trim() !== "") continue;
+      writeCgroupFile(d, file, readTextFile(join(d, "..", file)).trim());
     }
   }
 }
@@ -101,7 +104,7 @@ export function enableControllers(root: string, dir: string, controllers: string
   const parts = dir.slice(root.length).split("/").filter(Boolean);
   let current = root;
   for (const part of parts) {
-    const available = readFileSync(join(current, "cgroup.controllers"), "utf8").trim().split(/\s+/);
+    const available = readTextFile(join(current, "cgroup.controllers")).trim().split(/\s+/);
     const wanted = controllers.filter((c) => available.includes(c));
     if (wanted.length) writeCgroupFile(current, "cgroup.subtree_control", wanted.map((c) => `+${c}`).join(" "));
     current = join(current, part);
@@ -124,9 +127,10 @@ export function applyWrites(record: CgroupRecord, writes: CgroupWrite[]): void {
 export function addProcess(record: CgroupRecord, pid: number): void {
   for (const dir of new Set(Object.values(record.dirs))) {
     try {
-      writeFileSync(join(dir, "cgroup.procs"), String(pid), { flag: "r+" });
+      writeTextFile(join(dir, "cgroup.procs"), String(pid));
     } catch (err) {
-      throw new BuncError("system", `cgroup.procs: ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (in ${dir})`);
+      const errno = errnoOf(err);
+      throw new BuncError("system", `cgroup.procs: ${pid}: ${errno === undefined ? (err as Error).message : errnoName(errno)} (in ${dir})`);
     }
   }
 }
@@ -135,7 +139,7 @@ export function cgroupPids(record: CgroupRecord): number[] {
   const dir = record.version === "v2" ? record.dirs[UNIFIED] : (record.dirs.pids ?? record.dirs.freezer ?? record.dirs.memory ?? Object.values(record.dirs)[0]);
   if (!dir) return [];
   try {
-    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    return readTextFile(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -144,7 +148,7 @@ export function cgroupPids(record: CgroupRecord): number[] {
 /** SIGKILL every process of the cgroup through cgroup.kill (cgroup v2, Linux ≥ 5.14). */
 export function killCgroup(record: CgroupRecord): boolean {
   const dir = record.dirs[UNIFIED];
-  if (!dir || !existsSync(join(dir, "cgroup.kill"))) return false;
+  if (!dir || !pathExists(join(dir, "cgroup.kill"))) return false;
   writeCgroupFile(dir, "cgroup.kill", "1");
   return true;
 }
@@ -159,10 +163,11 @@ export function destroyCgroup(record: CgroupRecord, timeoutMs = 2000): void {
   for (const dir of [...record.created].reverse()) {
     for (;;) {
       try {
-        rmdirSync(dir);
+        removePath(dir, true);
         break;
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
+        const errno = errnoOf(err);
+        const code = errno === undefined ? (err as Error).message : errnoName(errno);
         if (code === "ENOENT") break;
         // A parent such as /bunc may hold other containers' cgroups: leave it to the last one.
         if (!own.has(dir) && (code === "EBUSY" || code === "ENOTEMPTY")) break;
@@ -173,7 +178,7 @@ export function destroyCgroup(record: CgroupRecord, timeoutMs = 2000): void {
   }
   for (const dir of record.shared ?? []) {
     try {
-      rmdirSync(dir);
+      removePath(dir, true);
     } catch {
       // Another container's cgroup is still in it.
     }

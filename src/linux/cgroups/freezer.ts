@@ -1,7 +1,7 @@
 // Pausing a container's processes: the v1 freezer (freezer.state FROZEN/THAWED) or v2's
 // cgroup.freeze. Freezing is asynchronous: wait until the kernel reports it done.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readTextFile } from "../../../ffi/files.ts";
+import { joinPath as join } from "../posix-path.ts";
 import { BuncError } from "../../errors.ts";
 import type { CgroupRecord } from "./cgroup.ts";
 import { writeCgroupFile } from "./writes.ts";
@@ -17,8 +17,8 @@ function freezerDir(record: CgroupRecord): { dir: string; v2: boolean } {
 export function isFrozen(record: CgroupRecord): boolean {
   try {
     const { dir, v2 } = freezerDir(record);
-    if (v2) return /^frozen 1$/m.test(readFileSync(join(dir, "cgroup.events"), "utf8"));
-    return readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN";
+    if (v2) return /^frozen 1$/m.test(readTextFile(join(dir, "cgroup.events")));
+    return readTextFile(join(dir, "freezer.state")).trim() === "FROZEN";
   } catch {
     return false;
   }

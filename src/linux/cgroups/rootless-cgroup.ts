@@ -8,8 +8,9 @@
 // Without one (cgroup v1, or no delegation) the container has no cgroup: resources are
 // skipped with one warning, never a failure; so are resources whose controller the
 // delegated subtree does not offer.
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { join, posix } from "node:path";
+import { readTextFile, statPath } from "../../../ffi/files.ts";
+import { nodeFs } from "../../node-fs.ts";
+import { joinPath as join, normalizePath } from "../posix-path.ts";
 import type { LinuxResources } from "../../spec/runtime-config.ts";
 import type { CgroupRecord } from "./cgroup.ts";
 import { cgroupPath, ownCgroups } from "./cgroups-path.ts";
@@ -18,9 +19,9 @@ import type { CgroupWrite } from "./writes.ts";
 
 function writableByMe(dir: string, euid: number): boolean {
   try {
-    if (statSync(dir).uid !== euid) return false;
-    accessSync(join(dir, "cgroup.procs"), constants.W_OK);
-    accessSync(join(dir, "cgroup.subtree_control"), constants.W_OK);
+    if (statPath(dir).uid !== euid) return false;
+    nodeFs().accessSync(join(dir, "cgroup.procs"), nodeFs().constants.W_OK);
+    nodeFs().accessSync(join(dir, "cgroup.subtree_control"), nodeFs().constants.W_OK);
     return true;
   } catch {
     return false;
@@ -30,7 +31,7 @@ function writableByMe(dir: string, euid: number): boolean {
 /** The highest cgroup (path in the hierarchy) at or above `own` delegated to `euid`. */
 export function delegationRoot(mountPoint: string, own: string, euid = process.geteuid!(), writable = writableByMe): string | undefined {
   let found: string | undefined;
-  for (let path = posix.normalize(own); path !== "/"; path = posix.dirname(path)) {
+  for (let path = normalizePath(own); path !== "/" && path !== "."; path = join(path, "..")) {
     if (writable(join(mountPoint, path), euid)) found = path;
     else if (found) break;
   }
@@ -41,7 +42,7 @@ export function delegatedCgroup(host: CgroupHost, cgroupsPath: string | undefine
   if (host.mode === "v1" || !host.unified || own === undefined) return undefined;
   const root = delegationRoot(host.unified, own);
   if (!root) return undefined;
-  const path = cgroupsPath ? cgroupPath(cgroupsPath, id, own) : posix.join(root, "bunc", id);
+  const path = cgroupsPath ? cgroupPath(cgroupsPath, id, own) : join(root, "bunc", id);
   if (!path.startsWith(`${root}/`)) return undefined;
   const dir = join(host.unified, path);
   return { version: "v2", path, dirs: { unified: dir }, created: [], shared: cgroupsPath ? [] : [join(dir, "..")], enableFrom: join(host.unified, root) };
@@ -69,7 +70,7 @@ export function rootlessResourcesWarning(host: CgroupHost): string {
  * The writes a delegated subtree can take: those of controllers its root offers (or of the
  * cgroup core), and the controllers of the others, which are skipped.
  */
-export function delegatedWrites(enableFrom: string, writes: CgroupWrite[], readControllers = (dir: string) => readFileSync(`${dir}/cgroup.controllers`, "utf8")): { kept: CgroupWrite[]; skipped: string[]; offered: string[] } {
+export function delegatedWrites(enableFrom: string, writes: CgroupWrite[], readControllers = (dir: string) => readTextFile(`${dir}/cgroup.controllers`)): { kept: CgroupWrite[]; skipped: string[]; offered: string[] } {
   const offered = readControllers(enableFrom).trim().split(/\s+/).filter(Boolean);
   const kept = writes.filter((w) => w.controller === "cgroup" || offered.includes(w.controller));
   const skipped = [...new Set(writes.filter((w) => !kept.includes(w)).map((w) => w.controller))].sort();

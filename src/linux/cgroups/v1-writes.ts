@@ -6,7 +6,7 @@
 // with runc (0 is "unset" for limits, shares, quota, period...); -1 means unlimited where
 // the spec allows it. A value the kernel would refuse for a reason we can see here is an
 // error naming the field and the value, before anything is written.
-import { readdirSync } from "node:fs";
+import { nodeFs } from "../../node-fs.ts";
 import { BuncError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/runtime-config.ts";
 import { v1RuleText, type DeviceRule } from "./device-rules.ts";
@@ -80,7 +80,7 @@ export function hugePageSizeName(kB: number): string {
 export function hostHugePageSizes(dir = "/sys/kernel/mm/hugepages"): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = nodeFs().readdirSync(dir);
   } catch {
     return [];
   }

@@ -1,9 +1,10 @@
 // A resource setting as the cgroup file it ends up in. The translations from
 // linux.resources (v1-writes.ts, v2-writes.ts) produce lists of these, so they are tested
 // without a cgroupfs, and a refused write is reported with its file and value.
-import { closeSync, constants, openSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { errnoName, ENOENT, EINVAL } from "../../../ffi/errors.ts";
+import { writeTextFile } from "../../../ffi/files.ts";
 import { BuncError } from "../../errors.ts";
+import { joinPath } from "../posix-path.ts";
 
 export interface CgroupWrite {
   /** v1: the controller whose hierarchy holds `file`; v2: the controller to enable for it. */
@@ -14,8 +15,9 @@ export interface CgroupWrite {
 }
 
 const reason = (err: unknown) => {
-  const e = err as NodeJS.ErrnoException;
-  return e.code === "EINVAL" ? "invalid argument" : e.code === "ENOENT" ? "no such file (controller missing?)" : (e.code ?? e.message).toString().toLowerCase();
+  const errno = (err as { errno?: number }).errno;
+  if (errno === undefined) return (err as Error).message;
+  return errno === EINVAL ? "invalid argument" : errno === ENOENT ? "no such file (controller missing?)" : errnoName(errno).toLowerCase();
 };
 
 /** Write one value; the error names the file and the value (`memory.max: 12: invalid argument`). */
@@ -23,12 +25,7 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   try {
     // No O_CREAT: cgroupfs answers it for a missing file with EACCES, hiding a missing
     // controller. Write-only: cgroup.kill is mode 0200, which a user's own cgroup keeps.
-    const fd = openSync(join(dir, file), constants.O_WRONLY);
-    try {
-      writeSync(fd, value);
-    } finally {
-      closeSync(fd);
-    }
+    writeTextFile(joinPath(dir, file), value);
   } catch (err) {
     throw new BuncError("system", `${file}: ${value}: ${reason(err)} (in ${dir})`);
   }
