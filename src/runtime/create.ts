@@ -20,7 +20,7 @@ type Setup = typeof import("./create-setup.ts");
 import { readProcStat } from "./proc-stat.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
-import { abandonStage, stageFits, startStage, type StartedStage } from "./stage-start.ts";
+import { abandonStage, sendFifo, stageFits, startStage, type StartedStage } from "./stage-start.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 import { activationEnv } from "./socket-activation.ts";
@@ -78,7 +78,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   }
   stage ??= startStage(store, stageRequest);
   stage.taken = true;
-  const { bundle, text, file, entries, userns, stageFd, cliSock, opened, child } = stage;
+  const { bundle, text, file, entries, userns, cliSock, opened, child } = stage;
   let initPid = 0;
   let config: Spec | undefined;
   let setup: Setup | undefined;
@@ -132,7 +132,6 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       noPivot: req.noPivot,
       noNewKeyring: req.noNewKeyring,
       preserveFds: req.preserveFds,
-      fifoFd: stageFd + 1,
       userns,
       setgroupsAllowed,
       namespaces: entries.filter((e) => (INIT_NAMESPACES as readonly string[]).includes(e.type)),
@@ -145,6 +144,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     // bunc's own console socket is root's alone: an init in a user namespace is let in.
     if (userns && own !== undefined) admitUserNamespaceRoot(own, initPid);
     send(cliSock, plan as never);
+    sendFifo(stage);
     try {
       if (cgroup) {
         setup.createCgroup(cgroup);

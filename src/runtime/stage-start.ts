@@ -1,11 +1,12 @@
-// The first half of `create`: read just enough of the config to know the namespaces, claim
-// the id, make exec.fifo and start the first stage (the init, or nsinit with a user
-// namespace). The CLI calls it before it loads anything else: the stage's start-up (~10 ms
+// The first half of `create`: read just enough of the config to know the namespaces, start
+// the first stage (the init, or nsinit with a user namespace), claim the id and make
+// exec.fifo. The CLI calls it before it loads anything else: the stage's start-up (~10 ms
 // of a second Bun) then overlaps loading the schemas and checking the config.
 import type { Subprocess } from "bun";
 import { O } from "../../ffi/constants.ts";
 import { chmodPath } from "../../ffi/files.ts";
 import { closeFd, keepAcrossExec, mkfifo, openRaw, sendSignal, socketPair } from "../../ffi/io.ts";
+import { sendWithFds } from "../../ffi/unix-socket.ts";
 import { linuxSys } from "../../ffi/sys.ts";
 import { BuncError } from "../errors.ts";
 import { warmUpMigration } from "../linux/cgroups/migration-warmup.ts";
@@ -42,6 +43,8 @@ export interface StartedStage {
   stageFd: number;
   /** The CLI's end of the channel. */
   cliSock: number;
+  /** An O_PATH handle of exec.fifo, for the init (sendFifo). */
+  fifoFd: number;
   /** fds to close once create is over (the channel, the fifo's and the binary's). */
   opened: number[];
   /** The init, or nsinit relaying the init's exit. */
@@ -70,14 +73,12 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
   if (process.geteuid!() !== 0 && !has(entries, "user")) {
     throw new BuncError("config", `linux.namespaces: running without root needs a user namespace (add "user" with linux.uidMappings and linux.gidMappings; bunc spec --rootless writes such a config)`);
   }
-  const dir = store.claim(request.id);
+  // A bad or taken id fails here, before anything is started (claim below is the atomic test).
+  const dir = store.checkFree(request.id);
   const opened: number[] = [];
+  let child: Subprocess | undefined;
+  let claimed = false;
   try {
-    const fifoPath = join(dir, EXEC_FIFO);
-    mkfifo(fifoPath, 0o622);
-    chmodPath(fifoPath, 0o622); // mkfifo's mode passes through the umask
-    const fifoFd = openRaw(fifoPath, O.PATH);
-    opened.push(fifoFd);
     const [cliSock, stageSock] = socketPair();
     opened.push(cliSock);
     const exeFd = readOnlySelf(linuxSys);
@@ -89,24 +90,38 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
     const stdio = [
       ...(request.stdio ?? ["inherit", "inherit", "inherit"]),
       ...Array.from({ length: request.preserveFds }, (_, i) => 3 + i),
-      stageSock, fifoFd, exeFd,
+      stageSock, exeFd,
     ] as const;
     const spawn = (role: StageRole) =>
-      Bun.spawn({ cmd: stageCommand(stageFd + 2), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
-    let child: Subprocess;
+      Bun.spawn({ cmd: stageCommand(stageFd + 1), env: stageEnv(role, stageFd), stdio: stdio as never, cwd: "/" });
     try {
       child = userns ? spawn("nsinit") : spawnInit(entries, () => spawn("init"));
     } finally {
       // The stage has its own copy: with ours closed, a stage that dies reads as EOF at once.
       closeFd(stageSock);
     }
+    // While the stage starts: claim the id and make exec.fifo, which reaches the init with
+    // its plan (sendFifo).
+    store.claim(request.id);
+    claimed = true;
+    const fifoPath = join(dir, EXEC_FIFO);
+    mkfifo(fifoPath, 0o622);
+    chmodPath(fifoPath, 0o622); // mkfifo's mode passes through the umask
+    const fifoFd = openRaw(fifoPath, O.PATH);
+    opened.push(fifoFd);
     warmUpMigration(); // if the CLI has not started it yet
-    return { request, bundle, file, text, entries, userns, stageFd, cliSock, opened, child };
+    return { request, bundle, file, text, entries, userns, stageFd, cliSock, fifoFd, opened, child };
   } catch (err) {
+    if (child) sendSignal(child.pid, 9);
     for (const fd of opened) closeFd(fd);
-    store.remove(request.id);
+    if (claimed) store.remove(request.id);
     throw err;
   }
+}
+
+/** Hand exec.fifo to the init: one byte carrying the fd, right after the init's plan. */
+export function sendFifo(stage: StartedStage): void {
+  sendWithFds(stage.cliSock, Buffer.from([0]), [stage.fifoFd], "exec.fifo to the init");
 }
 
 /** Is `stage` what startStage would make of `request`? */

@@ -42,12 +42,21 @@ export function checkId(id: string): void {
   }
 }
 
+const existsError = (id: string) => new BuncError("exists", `container "${id}" already exists`);
+
 export class StateStore {
   constructor(readonly root: string) {}
 
   dir(id: string): string {
     checkId(id);
     return join(this.root, id);
+  }
+
+  /** Fails as claim would when the id is taken, without claiming it. */
+  checkFree(id: string): string {
+    const dir = this.dir(id);
+    if (pathExists(dir)) throw existsError(id);
+    return dir;
   }
 
   /** Claim the id: mkdir is atomic, so two creates of one id cannot both win. */
@@ -57,7 +66,7 @@ export class StateStore {
       mkdirAll(this.root, 0o700);
       mkdirPath(dir, 0o700);
     } catch (err) {
-      if ((err as { errno?: number }).errno === EEXIST) throw new BuncError("exists", `container "${id}" already exists`);
+      if ((err as { errno?: number }).errno === EEXIST) throw existsError(id);
       throw new BuncError("system", `cannot create state dir ${dir}: ${(err as Error).message}`);
     }
     return dir;

@@ -9,7 +9,7 @@
 //   writes uid/gid maps
 //   ─── {maps-written} ──────▶  unshare(others), spawn init
 //   ◀── {init-pid, pid} ─────   exits (or waits for init when `run` is in the foreground)
-//   ─── {init plan} ─────────────────────────────────────────────▶  namespaces, mounts
+//   ─── {init plan}, then one byte carrying exec.fifo's fd ──────▶  namespaces, mounts
 //   ◀── {hooks} (only with prestart/createRuntime hooks) ────────
 //   runs those hooks
 //   ─── {hooks-done} ────────────────────────────────────────────▶  createContainer hooks, pivot

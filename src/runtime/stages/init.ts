@@ -15,6 +15,7 @@ import { connectListener } from "../../linux/seccomp/install.ts";
 import { connectConsole, setupConsole } from "../../linux/console.ts";
 import { applyIdentity, execInto, seccompStep, stageExitCode, type ProcessSetup } from "./process-setup.ts";
 import { expect, receive, send } from "./channel.ts";
+import { receiveWithFds } from "../../../ffi/unix-socket.ts";
 import { hasHooks, hookState, runHooks } from "../hooks.ts";
 import { INIT_NAMESPACES, type InitPlan } from "./plans.ts";
 import { assertSingleThreaded, STAGE_FD_VAR } from "./stage-env.ts";
@@ -112,6 +113,7 @@ export function prepareContainer(sys: Sys, plan: InitPlan, stageFd = 3, consoleS
 export function runInit(sys: Sys = linuxSys): never {
   const stageFd = Number(process.env[STAGE_FD_VAR] ?? 3);
   let plan: InitPlan;
+  let fifoFd: number;
   let program: string;
   let procFdDir: number;
   let setup: ProcessSetup;
@@ -120,6 +122,10 @@ export function runInit(sys: Sys = linuxSys): never {
     // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
     sys.prctl(PR.SET_DUMPABLE, 0);
     plan = receive(stageFd, "init plan") as unknown as InitPlan;
+    // exec.fifo comes next: one byte carrying its fd (stage-start.ts's sendFifo).
+    const fifoFds = receiveWithFds(stageFd, 1, 1).fds;
+    if (fifoFds.length !== 1) throw new BuncError("stage", "exec.fifo did not come with the init plan");
+    fifoFd = fifoFds[0]!;
     // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
     // directory from the host's procfs, which the pivot is about to hide.
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);
@@ -157,9 +163,9 @@ export function runInit(sys: Sys = linuxSys): never {
   // close-on-exec, so `start` sees EOF exactly when the process has been exec'd (or we died).
   let fifo: number | undefined;
   try {
-    fifo = sys.openat(procFdDir, String(plan.fifoFd), O.WRONLY | O.CLOEXEC);
+    fifo = sys.openat(procFdDir, String(fifoFd), O.WRONLY | O.CLOEXEC);
     sys.close(procFdDir);
-    sys.close(plan.fifoFd);
+    sys.close(fifoFd);
     runHooks(plan.config, "startContainer", hookState(plan.config, plan.id, "created", plan.hostPid, plan.bundle));
     writeFd(fifo, "0");
     return execInto(sys, setup, program);

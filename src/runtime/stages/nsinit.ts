@@ -34,9 +34,9 @@ export async function runNsinit(sys: Sys = linuxSys): Promise<never> {
     const others = namespaceSet(plan.namespaces, SPAWNER_NAMESPACES.filter((t) => t !== "user") as NamespaceType[]);
     enterNamespaces(sys, others, others.join.map((e) => openNamespace(sys, e, `linux.namespaces (${e.type}).path`, open)));
     const init = Bun.spawn({
-      cmd: stageCommand(stageFd + 2),
+      cmd: stageCommand(stageFd + 1),
       env: stageEnv("init", stageFd),
-      stdio: ["inherit", "inherit", "inherit", ...Array.from({ length: plan.preserveFds + 3 }, (_, i) => 3 + i)] as never,
+      stdio: ["inherit", "inherit", "inherit", ...Array.from({ length: plan.preserveFds + 2 }, (_, i) => 3 + i)] as never,
       cwd: "/",
     });
     send(stageFd, { type: "init-pid", pid: init.pid });

@@ -14,8 +14,6 @@ export interface InitPlan {
   /** runc's --no-new-keyring: keep the caller's session keyring. */
   noNewKeyring: boolean;
   preserveFds: number;
-  /** fd number of the O_PATH exec.fifo handle in the init. */
-  fifoFd: number;
   /** The init runs in a user namespace (new or joined): no mknod, maybe no setgroups. */
   userns: boolean;
   setgroupsAllowed: boolean;
