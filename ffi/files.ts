@@ -72,6 +72,12 @@ export function readFd(fd: number, buf: Uint8Array, offset = 0, length = buf.len
   }
 }
 
+/** One write(2) of `data` from `offset`: the count written, or the errno as a negative. */
+export function writeSome(fd: number, data: Uint8Array, offset = 0): number {
+  const n = Number(lib().write(fd, data.subarray(offset), data.length - offset));
+  return n >= 0 ? n : -errno();
+}
+
 /** write(2) of all of `data`, retried on EINTR and short writes. */
 export function writeFd(fd: number, data: Uint8Array | string): void {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
@@ -127,18 +133,26 @@ export function chmodPath(path: string, mode: number): void {
   if (lib().fchmodat(AT_FDCWD, cstr(path), mode, 0) !== 0) throw new SysError("chmod", errno(), path);
 }
 
+// One read buffer for every readTextFile (the calls are synchronous): state files and procfs
+// files are a few KB, and allocating 64 KB per read showed in every command's start-up.
+let readScratch: Buffer | undefined;
+
 /** A whole file as text (procfs files too: read until end of file, not by their size). */
 export function readTextFile(path: string, encoding: "utf8" | "latin1" = "utf8"): string {
   const fd = openFile(path, O.RDONLY);
   try {
-    const chunks: Uint8Array[] = [];
+    let buf = (readScratch ??= Buffer.allocUnsafe(65536));
+    let len = 0;
     for (;;) {
-      const chunk = new Uint8Array(65536);
-      const n = readFd(fd, chunk);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = readFd(fd, buf, len);
+      if (n === 0) return buf.toString(encoding, 0, len);
+      len += n;
     }
-    return Buffer.concat(chunks).toString(encoding);
   } finally {
     lib().close(fd);
   }

@@ -4,13 +4,16 @@ import { SYS } from "./syscall-numbers.ts";
 // The libc symbols bunc binds, in groups bound on first use: bun:ffi compiles a trampoline
 // per symbol (~20 µs each), and `start` or `kill` need only the first group.
 const groups = {
-  // What nearly every command needs: fds, poll, kill.
+  // What nearly every command needs: fds, stat, unlink, poll, kill (`state`, `start` and
+  // `delete` bind nothing else).
   core: {
     __errno_location: { args: [], returns: "ptr" },
     openat: { args: ["i32", "ptr", "i32", "u32"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
     read: { args: ["i32", "ptr", "u64"], returns: "i64" },
     write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+    statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+    unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
     poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
     kill: { args: ["i32", "i32"], returns: "i32" },
   },
@@ -39,7 +42,6 @@ const groups = {
   // The *at calls of the rootfs setup and the layer unpacker.
   files: {
     readlinkat: { args: ["i32", "ptr", "ptr", "u64"], returns: "i64" },
-    unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
     renameat: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
     mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
     mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },
@@ -57,7 +59,6 @@ const groups = {
     chdir: { args: ["ptr"], returns: "i32" },
     fchdir: { args: ["i32"], returns: "i32" },
     chroot: { args: ["ptr"], returns: "i32" },
-    statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   },
   // What only the stages need: mounts, identity, signals and exec.
   container: {

@@ -1,6 +1,7 @@
 // Output through plain write(2). process.stdout/stderr cost ~20 ms of CPU to set up the
 // stream machinery on first use: more than the whole rest of a `bunc state`.
-import { nodeFs } from "./node-fs.ts";
+import { EAGAIN, EINTR } from "../ffi/errors.ts";
+import { writeSome } from "../ffi/files.ts";
 
 const writeAll = (fd: number, text: string) => writeBytes(fd, Buffer.from(text));
 
@@ -8,15 +9,10 @@ const writeAll = (fd: number, text: string) => writeBytes(fd, Buffer.from(text))
 export function writeBytes(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) {
-    try {
-      off += nodeFs().writeSync(fd, buf, off, buf.length - off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
-        Bun.sleepSync(1);
-        continue;
-      }
-      return; // a closed pipe: nothing left to tell
-    }
+    const n = writeSome(fd, buf, off);
+    if (n >= 0) off += n;
+    else if (n === -EAGAIN) Bun.sleepSync(1);
+    else if (n !== -EINTR) return; // a closed pipe: nothing left to tell
   }
 }
 
