@@ -14,7 +14,14 @@ async function main(): Promise<void> {
   else if (role === "nsinit") await (await import("./runtime/stages/nsinit.ts")).runNsinit();
   else if (role === "exec") await (await import("./runtime/stages/exec-stage.ts")).runExecStage();
   else if (role === "storage") await (await import("./runtime/stages/storage-stage.ts")).runStorageStage();
-  else process.exit(await (await import("./cli/main.ts")).runCli(process.argv.slice(2)));
+  else {
+    const argv = process.argv.slice(2);
+    // A container's cgroup placement waits for the kernel's first migration in a while (an
+    // RCU grace period, 10-25 ms here): create and run start a harmless one before anything
+    // else. An argument "run" or "create" that is not the command costs only that.
+    if (argv.includes("run") || argv.includes("create")) (await import("./linux/cgroups/migration-warmup.ts")).warmUpMigration();
+    process.exit(await (await import("./cli/main.ts")).runCli(argv));
+  }
 }
 
 main();

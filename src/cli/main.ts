@@ -114,9 +114,6 @@ export async function runCli(argv: string[]): Promise<number> {
 async function startStageEarly(ctx: CommandContext): Promise<StartedStage | undefined> {
   if (stringOption(ctx.options, "image") !== undefined || ctx.positionals[0] === undefined) return undefined;
   try {
-    // The container's cgroup placement waits for the kernel's first migration in a while
-    // (an RCU grace period, 10-25 ms): a harmless one started now is over by then.
-    (await import("../linux/cgroups/migration-warmup.ts")).warmUpMigration();
     const [{ createRequest }, { startStage }] = await Promise.all([import("./commands/create-request.ts"), import("../runtime/stage-start.ts")]);
     const request = createRequest(ctx, false);
     return startStage(ctx.store, { id: request.id, bundle: request.bundle, preserveFds: request.preserveFds + (request.listenFds ?? 0) });

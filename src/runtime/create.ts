@@ -20,7 +20,8 @@ type Setup = typeof import("./create-setup.ts");
 import { readProcStat } from "./proc-stat.ts";
 import { expect, receiveChecked, send } from "./stages/channel.ts";
 import { INIT_NAMESPACES, SPAWNER_NAMESPACES, type InitPlan, type NsinitPlan } from "./stages/plans.ts";
-import { abandonStage, sendFifo, stageFits, startStage, type StartedStage } from "./stage-start.ts";
+import { abandonStage, sendFds, stageFits, startStage, type StartedStage } from "./stage-start.ts";
+import { newNetworkNamespace } from "./stages/spawn-in-namespaces.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
 import { refuseUnsupported } from "./unsupported.ts";
 import { activationEnv } from "./socket-activation.ts";
@@ -84,6 +85,7 @@ export async function createContainer(store: StateStore, request: CreateRequest)
   let setup: Setup | undefined;
   let cgroup: CgroupRecord | undefined;
   let setgroupsAllowed = true;
+  let networkFd: number | undefined;
   try {
     // While the stage boots, load the schemas and the rest of create, and check the config.
     const [{ parseConfig }, loaded] = await Promise.all([import("../spec/validate-config.ts"), import("./create-setup.ts")]);
@@ -97,6 +99,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
     // Compiled here, not in the init: the init then loads neither the compiler nor the tables.
     const seccomp = config.linux?.seccomp ? await setup.compiledSeccomp(store.root, config.linux.seccomp) : undefined;
     const rootfs = isAbsolute(config.root!.path) ? config.root!.path : join(bundle, config.root!.path);
+    // A new network namespace takes the kernel ~1 ms to make: the CLI makes it while the init
+    // boots, and the init joins it. Not with a user namespace, which must own it.
+    if (!userns && isNew(entries, "network")) {
+      networkFd = newNetworkNamespace();
+      opened.push(networkFd);
+    }
 
     if (userns) {
       const plan: NsinitPlan = {
@@ -140,11 +148,12 @@ export async function createContainer(store: StateStore, request: CreateRequest)
       consoleSocket: consoleSocket === undefined ? undefined : resolve(consoleSocket),
       placedLater: true,
       hostPid: initPid,
+      networkFromCli: networkFd !== undefined,
     };
     // bunc's own console socket is root's alone: an init in a user namespace is let in.
     if (userns && own !== undefined) admitUserNamespaceRoot(own, initPid);
     send(cliSock, plan as never);
-    sendFifo(stage);
+    sendFds(stage, networkFd);
     try {
       if (cgroup) {
         setup.createCgroup(cgroup);

@@ -43,7 +43,7 @@ export interface StartedStage {
   stageFd: number;
   /** The CLI's end of the channel. */
   cliSock: number;
-  /** An O_PATH handle of exec.fifo, for the init (sendFifo). */
+  /** An O_PATH handle of exec.fifo, for the init (sendFds). */
   fifoFd: number;
   /** fds to close once create is over (the channel, the fifo's and the binary's). */
   opened: number[];
@@ -101,7 +101,7 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
       closeFd(stageSock);
     }
     // While the stage starts: claim the id and make exec.fifo, which reaches the init with
-    // its plan (sendFifo).
+    // its plan (sendFds).
     store.claim(request.id);
     claimed = true;
     const fifoPath = join(dir, EXEC_FIFO);
@@ -119,9 +119,13 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
   }
 }
 
-/** Hand exec.fifo to the init: one byte carrying the fd, right after the init's plan. */
-export function sendFifo(stage: StartedStage): void {
-  sendWithFds(stage.cliSock, Buffer.from([0]), [stage.fifoFd], "exec.fifo to the init");
+/**
+ * Hand exec.fifo (and the network namespace the CLI made, if any) to the init: one byte
+ * carrying the fds, right after the init's plan.
+ */
+export function sendFds(stage: StartedStage, networkFd?: number): void {
+  const fds = networkFd === undefined ? [stage.fifoFd] : [stage.fifoFd, networkFd];
+  sendWithFds(stage.cliSock, Buffer.from([0]), fds, "exec.fifo to the init");
 }
 
 /** Is `stage` what startStage would make of `request`? */

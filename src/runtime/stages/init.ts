@@ -122,10 +122,12 @@ export function runInit(sys: Sys = linuxSys): never {
     // Not dumpable: a container process cannot ptrace us or open our /proc/<pid>/ files.
     sys.prctl(PR.SET_DUMPABLE, 0);
     plan = receive(stageFd, "init plan") as unknown as InitPlan;
-    // exec.fifo comes next: one byte carrying its fd (stage-start.ts's sendFifo).
-    const fifoFds = receiveWithFds(stageFd, 1, 1).fds;
-    if (fifoFds.length !== 1) throw new BuncError("stage", "exec.fifo did not come with the init plan");
-    fifoFd = fifoFds[0]!;
+    // exec.fifo comes next, and the network namespace when the CLI made it: one byte
+    // carrying their fds (stage-start.ts's sendFds).
+    const fds = receiveWithFds(stageFd, 1, 2).fds;
+    if (fds.length !== (plan.networkFromCli ? 2 : 1)) throw new BuncError("stage", "exec.fifo did not come with the init plan");
+    fifoFd = fds[0]!;
+    if (plan.networkFromCli) plan.namespaces = plan.namespaces.map((e) => (e.type === "network" ? { type: "network", path: `/proc/self/fd/${fds[1]}` } : e));
     // The fifo is reopened for writing through our own /proc/self/fd: keep a handle on that
     // directory from the host's procfs, which the pivot is about to hide.
     procFdDir = sys.openat(AT_FDCWD, "/proc/self/fd", O.PATH | O.DIRECTORY | O.CLOEXEC);

@@ -14,6 +14,8 @@ export interface InitPlan {
   /** runc's --no-new-keyring: keep the caller's session keyring. */
   noNewKeyring: boolean;
   preserveFds: number;
+  /** The new network namespace was made by the CLI: its fd comes after exec.fifo's. */
+  networkFromCli?: boolean;
   /** The init runs in a user namespace (new or joined): no mknod, maybe no setgroups. */
   userns: boolean;
   setgroupsAllowed: boolean;
