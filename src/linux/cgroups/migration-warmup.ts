@@ -7,29 +7,56 @@
 import { O } from "../../../ffi/constants.ts";
 import { writeInBackground, type BackgroundWrite } from "../../../ffi/background-write.ts";
 import { closeFd, openRaw } from "../../../ffi/io.ts";
+import { linuxSys } from "../../../ffi/sys.ts";
 import { joinPath } from "../posix-path.ts";
 import { ownCgroups } from "./cgroups-path.ts";
-import { detectCgroups, type CgroupHost } from "./detect.ts";
+import { detectCgroups } from "./detect.ts";
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 let warmUp: { fd: number; write: BackgroundWrite } | null | undefined;
 
 /** Start the warm-up once; it is only a head start, so any failure just skips it. */
-export function warmUpMigration(host?: CgroupHost): void {
+export function warmUpMigration(): void {
   if (warmUp !== undefined) return;
   warmUp = null;
   try {
-    const cgroups = host ?? detectCgroups();
-    const hierarchy = cgroups.v1.has("pids") ? "pids" : cgroups.v1.has("memory") ? "memory" : "";
-    const mount = hierarchy ? cgroups.v1.get(hierarchy) : cgroups.unified;
-    const own = ownCgroups().get(hierarchy);
-    if (!mount || own === undefined) return;
-    const fd = openRaw(joinPath(mount, own, "cgroup.procs"), O.WRONLY);
+    const fd = ownProcsFile();
+    if (fd === undefined) return;
     try {
       warmUp = { fd, write: writeInBackground(fd, String(process.pid)) };
     } catch {
       closeFd(fd);
     }
   } catch {}
+}
+
+/**
+ * Our own cgroup.procs, opened for writing. There is one cgroup2 hierarchy: at its usual
+ * mount points a cgroup2 filesystem is it, and /proc/self/cgroup's "0::" line is our place in
+ * it; that spares reading the mount table first. A host without cgroup2 reads the table.
+ */
+function ownProcsFile(): number | undefined {
+  const own = ownCgroups();
+  const v2 = own.get("");
+  if (v2 !== undefined) {
+    for (const mount of ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+      let fd: number;
+      try {
+        fd = openRaw(joinPath(mount, v2, "cgroup.procs"), O.WRONLY);
+      } catch {
+        continue;
+      }
+      if (linuxSys.fsType(fd) === CGROUP2_SUPER_MAGIC) return fd;
+      closeFd(fd);
+    }
+  }
+  const host = detectCgroups();
+  const hierarchy = host.v1.has("pids") ? "pids" : host.v1.has("memory") ? "memory" : "";
+  const mount = hierarchy ? host.v1.get(hierarchy) : host.unified;
+  const path = own.get(hierarchy);
+  if (!mount || path === undefined) return undefined;
+  return openRaw(joinPath(mount, path, "cgroup.procs"), O.WRONLY);
 }
 
 /** Close the warm-up's file if its write is over (it is, once the init has been placed). */
