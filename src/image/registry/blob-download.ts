@@ -7,7 +7,7 @@
 // both digests. Foreign layer `urls` are only tried when asked, and never get credentials
 // (CVE-2020-15157). A BlobTap is told where the bytes are as they land, so a reader can
 // follow the partial file while it grows (blob-tee.ts).
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { LOCK_EX, tryFlock } from "../../../ffi/io.ts";
 import { registryError, shown } from "./registry-error.ts";
 import { checkDigest, digestAlgorithm } from "./digest.ts";
@@ -80,13 +80,16 @@ async function openPartial(sink: BlobSink, desc: Descriptor, signal?: AbortSigna
         if (signal?.aborted) throw signal.reason;
         await Bun.sleep(LOCK_POLL_MS);
       }
+      const st = fstatSync(fd);
+      const now = lstatOrUndefined(path);
       if (await sink.has(desc.digest)) {
+        // Another pull finished the blob. A partial we hold the lock of is nobody's (we may
+        // have made it just now, after that pull renamed its own away): it goes.
+        if (now && now.ino === st.ino && now.dev === st.dev) unlinkSync(path);
         closeSync(fd);
         return undefined;
       }
-      const st = fstatSync(fd);
       // The holder before us committed (renamed) or deleted this file: open the path again.
-      const now = lstatOrUndefined(path);
       if (!now || now.ino !== st.ino || now.dev !== st.dev) {
         closeSync(fd);
         continue;
