@@ -120,6 +120,7 @@ export function readlinkPath(path: string): string {
   const buf = Buffer.allocUnsafe(4096);
   const n = Number(lib().readlinkat(AT_FDCWD, cstr(path), buf, buf.length));
   if (n < 0) throw new SysError("readlink", errno(), path);
+  if (n === buf.length) throw new SysError("readlink", 36 /* ENAMETOOLONG */, path);
   return buf.toString("utf8", 0, n);
 }
 
