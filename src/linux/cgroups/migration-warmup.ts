@@ -1,9 +1,9 @@
 // Moving a process between cgroups takes a kernel-wide lock whose first writer in a while
-// waits for an RCU grace period (10–28 ms here, longer under load), holding the cgroup mutex; writers
-// within a grace period after it pass in ~50 µs. `create` and `run` start one harmless
-// migration (this CLI "moves" into the cgroup it is already in) as soon as bunc starts, on
-// a glibc AIO thread: the wait then overlaps the start of the init instead of delaying the
-// container's cgroup.
+// waits for an RCU grace period (10–28 ms here, longer under load), holding the cgroup
+// mutex; writers within a grace period after it pass in ~50 µs. `create` and `run` start
+// one harmless migration (this CLI "moves" into the cgroup it is already in) as soon as
+// bunc starts, on a glibc AIO thread: the wait then overlaps the start of the init instead
+// of delaying the container's cgroup.
 import { O } from "../../../ffi/constants.ts";
 import { writeInBackground, type BackgroundWrite } from "../../../ffi/background-write.ts";
 import { closeFd, openRaw } from "../../../ffi/io.ts";
