@@ -3,6 +3,7 @@
 import { ptr } from "bun:ffi";
 import { errno, lib } from "./libc.ts";
 import { SysError } from "./errors.ts";
+import { encodeText } from "./text.ts";
 
 const EINPROGRESS = 115;
 // struct aiocb (LP64 glibc: x86_64 and aarch64 alike): the fields set here, and its size.
@@ -23,7 +24,7 @@ export interface BackgroundWrite {
 
 /** Start writing `data` to `fd` at offset 0; keep `fd` open until result() is not null. */
 export function writeInBackground(fd: number, data: string): BackgroundWrite {
-  const bytes = Buffer.from(data);
+  const bytes = encodeText(data);
   const cb = new Uint8Array(AIOCB_SIZE);
   const view = new DataView(cb.buffer);
   view.setInt32(AIO_FILDES, fd, true);

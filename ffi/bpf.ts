@@ -30,7 +30,7 @@ function bpf(cmd: number, attr: Buffer): number {
 // union bpf_attr, the BPF_PROG_LOAD part
 const LOAD = { progType: 0, insnCnt: 4, insns: 8, license: 16, logLevel: 24, logSize: 28, logBuf: 32, progName: 48 } as const;
 
-function tryLoad(insns: Buffer, license: Buffer, name: string, log?: Buffer): number {
+function tryLoad(insns: Buffer, license: Uint8Array, name: string, log?: Buffer): number {
   const attr = Buffer.alloc(ATTR_SIZE);
   attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, LOAD.progType);
   attr.writeUInt32LE(insns.length / INSN_SIZE, LOAD.insnCnt);

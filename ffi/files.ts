@@ -2,6 +2,7 @@
 // node:fs costs a Bun process ~2.5 ms (more than its own start-up shrinks to without it),
 // and the init and exec stages need only these few calls.
 import { cstr, errno, lib } from "./libc.ts";
+import { decodeText, encodeText } from "./text.ts";
 import { EEXIST, EINTR, SysError } from "./errors.ts";
 import { AT_FDCWD, O } from "./constants.ts";
 
@@ -80,7 +81,7 @@ export function writeSome(fd: number, data: Uint8Array, offset = 0): number {
 
 /** write(2) of all of `data`, retried on EINTR and short writes. */
 export function writeFd(fd: number, data: Uint8Array | string): void {
-  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  const bytes = typeof data === "string" ? encodeText(data) : data;
   let off = 0;
   while (off < bytes.length) {
     const n = Number(lib().write(fd, bytes.subarray(off), bytes.length - off));
@@ -117,11 +118,11 @@ const AT_REMOVEDIR = 0x200;
 
 /** readlink(2): the target of a symlink, or of a magic link such as /proc/<pid>/ns/pid. */
 export function readlinkPath(path: string): string {
-  const buf = Buffer.allocUnsafe(4096);
+  const buf = new Uint8Array(4096);
   const n = Number(lib().readlinkat(AT_FDCWD, cstr(path), buf, buf.length));
   if (n < 0) throw new SysError("readlink", errno(), path);
   if (n === buf.length) throw new SysError("readlink", 36 /* ENAMETOOLONG */, path);
-  return buf.toString("utf8", 0, n);
+  return decodeText(buf.subarray(0, n));
 }
 
 /** unlink(2), or rmdir(2) of an empty directory with `dir`. Throws SysError (ENOENT too). */
@@ -136,22 +137,22 @@ export function chmodPath(path: string, mode: number): void {
 
 // One read buffer for every readTextFile (the calls are synchronous): state files and procfs
 // files are a few KB, and allocating 64 KB per read showed in every command's start-up.
-let readScratch: Buffer | undefined;
+let readScratch: Uint8Array | undefined;
 
 /** A whole file as text (procfs files too: read until end of file, not by their size). */
 export function readTextFile(path: string, encoding: "utf8" | "latin1" = "utf8"): string {
   const fd = openFile(path, O.RDONLY);
   try {
-    let buf = (readScratch ??= Buffer.allocUnsafe(65536));
+    let buf = (readScratch ??= new Uint8Array(65536));
     let len = 0;
     for (;;) {
       if (len === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, len);
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
         buf = bigger;
       }
       const n = readFd(fd, buf, len);
-      if (n === 0) return buf.toString(encoding, 0, len);
+      if (n === 0) return decodeText(buf.subarray(0, len), encoding);
       len += n;
     }
   } finally {

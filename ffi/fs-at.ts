@@ -10,7 +10,7 @@ const ret = (rc: number) => (rc < 0 ? -errno() : rc);
 const SCRATCH = 4096 + 1;
 const scratchA = Buffer.allocUnsafe(SCRATCH);
 const scratchB = Buffer.allocUnsafe(SCRATCH);
-function cs(s: string, scratch: Buffer): Buffer {
+function cs(s: string, scratch: Buffer): Uint8Array {
   if (s.length * 3 >= SCRATCH) return cstr(s);
   const n = scratch.write(s, 0, "utf8");
   scratch[n] = 0;

@@ -1,5 +1,6 @@
 import { dlopen, linkSymbols, read, type Pointer } from "bun:ffi";
 import { SYS } from "./syscall-numbers.ts";
+import { encodeText } from "./text.ts";
 
 // The libc symbols bunc binds, in groups bound on first use: bun:ffi compiles a trampoline
 // per symbol (~20 µs each), and `start` or `kill` need only the first group.
@@ -100,7 +101,7 @@ type Libc = UnionToIntersection<{ [G in keyof Groups]: ReturnType<typeof dlopen<
 // syscall(2) bound again with exact argument types for the hot calls glibc has no wrapper
 // for: no BigInt conversion per call. Resolved through dlsym.
 interface Typed {
-  sys_openat2(dirfd: number, path: Buffer, how: BigUint64Array, size: number): number;
+  sys_openat2(dirfd: number, path: Uint8Array, how: BigUint64Array, size: number): number;
 }
 let libc: (Libc & Typed) | undefined;
 
@@ -126,7 +127,7 @@ export function lib(): Libc & Typed {
   Object.defineProperty(lazy, "sys_openat2", {
     configurable: true,
     get() {
-      const address = (lazy as unknown as Libc).dlsym(null, Buffer.from("syscall\0"))!;
+      const address = (lazy as unknown as Libc).dlsym(null, cstr("syscall"))!;
       const linked = linkSymbols({ openat2: { args: ["i64", "i32", "ptr", "ptr", "u64"], returns: "i32", ptr: address } }).symbols;
       const fn: Typed["sys_openat2"] = (dirfd, path, how, size) => linked.openat2(SYS.openat2, dirfd, path, how, size);
       Object.defineProperty(lazy, "sys_openat2", { value: fn });
@@ -145,4 +146,4 @@ export function errno(): number {
 }
 
 /** A NUL-terminated C string that lives as long as the returned buffer is referenced. */
-export const cstr = (s: string) => Buffer.from(`${s}\0`);
+export const cstr = (s: string): Uint8Array => encodeText(`${s}\0`);

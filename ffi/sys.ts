@@ -3,6 +3,7 @@
 import { ptr } from "bun:ffi";
 import { statFd } from "./files.ts";
 import { cstr, errno, lib } from "./libc.ts";
+import { decodeText, encodeText } from "./text.ts";
 import { keepAcrossExec } from "./io.ts";
 import { ENOENT, ENOSYS, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
@@ -129,11 +130,11 @@ export const linuxSys: Sys = {
     check(lib().chroot(cstr(path)), "chroot", path);
   },
   sethostname(name) {
-    const b = Buffer.from(name);
+    const b = encodeText(name);
     check(lib().sethostname(b, b.length), "sethostname", name);
   },
   setdomainname(name) {
-    const b = Buffer.from(name);
+    const b = encodeText(name);
     check(lib().setdomainname(b, b.length), "setdomainname", name);
   },
   openat(dirfd, path, flags, mode = 0) {
@@ -156,16 +157,16 @@ export const linuxSys: Sys = {
     check(lib().close(fd), "close", String(fd));
   },
   write(fd, data, what) {
-    const buf = Buffer.from(data);
+    const buf = encodeText(data);
     const n = lib().write(fd, buf, buf.length);
     if (n < 0n) throw new SysError("write", errno(), what);
     if (Number(n) !== buf.length) throw new SysError("write", 5 /* EIO: short write */, what);
   },
   readlinkat(dirfd, path) {
-    const buf = Buffer.alloc(4096);
+    const buf = new Uint8Array(4096);
     const n = lib().readlinkat(dirfd, cstr(path), buf, buf.length);
     if (n < 0n) throw new SysError("readlink", errno(), path);
-    return buf.subarray(0, Number(n)).toString();
+    return decodeText(buf.subarray(0, Number(n)));
   },
   fsType(fd) {
     // struct statfs starts with f_type (a long on x86_64 and aarch64).
@@ -254,7 +255,7 @@ export const linuxSys: Sys = {
     check(lib().sigprocmask(2 /* SIG_SETMASK */, empty, null), "sigprocmask");
   },
   execve(path, argv, envp) {
-    const keep: Buffer[] = [];
+    const keep: Uint8Array[] = [];
     const array = (list: string[]) => {
       const a = new BigUint64Array(list.length + 1);
       list.forEach((s, i) => {
@@ -275,9 +276,10 @@ export const linuxSys: Sys = {
   seccompSetFilter(flags, program) {
     const SECCOMP_SET_MODE_FILTER = 1;
     // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
-    const fprog = Buffer.alloc(16);
-    fprog.writeUInt16LE(program.length / 8, 0);
-    fprog.writeBigUInt64LE(BigInt(ptr(program)), 8);
+    const fprog = new Uint8Array(16);
+    const view = new DataView(fprog.buffer);
+    view.setUint16(0, program.length / 8, true);
+    view.setBigUint64(8, BigInt(ptr(program)), true);
     const rc = syscall(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flags, ptr(fprog));
     check(rc, "seccomp(SECCOMP_SET_MODE_FILTER)");
     return Number(rc);

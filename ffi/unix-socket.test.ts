@@ -8,7 +8,7 @@ import { O } from "./constants.ts";
 import { connectUnix, receiveWithFds, rightsMessage, sendWithFds } from "./unix-socket.ts";
 
 test("the rights message has the kernel's layout", () => {
-  const m = rightsMessage([7, 9]);
+  const m = Buffer.from(rightsMessage([7, 9]));
   expect(m.length).toBe(24);
   expect(m.readBigUInt64LE(0)).toBe(24n);
   expect([m.readInt32LE(8), m.readInt32LE(12), m.readInt32LE(16), m.readInt32LE(20)]).toEqual([1, 1, 7, 9]);
@@ -23,7 +23,7 @@ test("an fd sent with SCM_RIGHTS arrives usable, with its data", () => {
     sendWithFds(a, Buffer.from('{"x":1}'), [fd], "test");
     closeFd(fd);
     const got = receiveWithFds(b);
-    expect(got.data.toString()).toBe('{"x":1}');
+    expect(Buffer.from(got.data).toString()).toBe('{"x":1}');
     expect(got.fds.length).toBe(1);
     writeSync(got.fds[0]!, "through the passed fd");
     closeSync(got.fds[0]!);

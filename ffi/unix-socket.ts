@@ -6,18 +6,19 @@ import { errno, lib } from "./libc.ts";
 import { SysError, EINTR } from "./errors.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from "./constants.ts";
 import { SYS } from "./syscall-numbers.ts";
+import { encodeText } from "./text.ts";
 
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;
 const SUN_PATH_MAX = 108;
 
-export function sockaddrUn(path: string): Buffer {
-  const bytes = Buffer.from(path);
+export function sockaddrUn(path: string): Uint8Array {
+  const bytes = encodeText(path);
   if (bytes.length >= SUN_PATH_MAX) throw new SysError("connect", 36 /* ENAMETOOLONG */, path);
-  const addr = Buffer.alloc(2 + SUN_PATH_MAX);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  bytes.copy(addr, 2);
+  const addr = new Uint8Array(2 + SUN_PATH_MAX);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
   return addr;
 }
 
@@ -36,13 +37,14 @@ export function connectUnix(path: string): number {
 }
 
 /** The control message carrying `fds`: cmsghdr {len, level, type} then the ints, 8-aligned. */
-export function rightsMessage(fds: number[]): Buffer {
+export function rightsMessage(fds: number[]): Uint8Array {
   const dataLen = 4 * fds.length;
-  const control = Buffer.alloc(16 + ((dataLen + 7) & ~7));
-  control.writeBigUInt64LE(BigInt(16 + dataLen), 0);
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
-  fds.forEach((fd, i) => control.writeInt32LE(fd, 16 + 4 * i));
+  const control = new Uint8Array(16 + ((dataLen + 7) & ~7));
+  const view = new DataView(control.buffer);
+  view.setBigUint64(0, BigInt(16 + dataLen), true);
+  view.setInt32(8, SOL_SOCKET, true);
+  view.setInt32(12, SCM_RIGHTS, true);
+  fds.forEach((fd, i) => view.setInt32(16 + 4 * i, fd, true));
   return control;
 }
 
@@ -50,20 +52,22 @@ export function rightsMessage(fds: number[]): Buffer {
  * struct msghdr for one data buffer and a control buffer (LP64 layout). The iovec is
  * returned too: the caller keeps it referenced until the call returns.
  */
-function messageHeader(data: Buffer, control: Buffer): { msg: Buffer; iov: Buffer } {
-  const iov = Buffer.alloc(16);
-  iov.writeBigUInt64LE(BigInt(ptr(data)), 0);
-  iov.writeBigUInt64LE(BigInt(data.length), 8);
-  const msg = Buffer.alloc(56);
-  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
-  msg.writeBigUInt64LE(1n, 24);
-  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
-  msg.writeBigUInt64LE(BigInt(control.length), 40);
-  return { msg, iov };
+function messageHeader(data: Uint8Array, control: Uint8Array): { msg: Uint8Array; view: DataView; iov: Uint8Array } {
+  const iov = new Uint8Array(16);
+  const iovView = new DataView(iov.buffer);
+  iovView.setBigUint64(0, BigInt(ptr(data)), true);
+  iovView.setBigUint64(8, BigInt(data.length), true);
+  const msg = new Uint8Array(56);
+  const view = new DataView(msg.buffer);
+  view.setBigUint64(16, BigInt(ptr(iov)), true);
+  view.setBigUint64(24, 1n, true);
+  view.setBigUint64(32, BigInt(ptr(control)), true);
+  view.setBigUint64(40, BigInt(control.length), true);
+  return { msg, view, iov };
 }
 
 /** Send `data` with `fds` attached, in one sendmsg. */
-export function sendWithFds(sock: number, data: Buffer, fds: number[], what: string): void {
+export function sendWithFds(sock: number, data: Uint8Array, fds: number[], what: string): void {
   const control = rightsMessage(fds);
   const { msg, iov } = messageHeader(data, control);
   for (;;) {
@@ -80,10 +84,10 @@ export function sendWithFds(sock: number, data: Buffer, fds: number[], what: str
 const MSG_CMSG_CLOEXEC = 0x40000000;
 
 /** Receive one message and the fds attached to it (close-on-exec). */
-export function receiveWithFds(sock: number, maxData = 65536, maxFds = 16): { data: Buffer; fds: number[] } {
-  const data = Buffer.alloc(maxData);
-  const control = Buffer.alloc(16 + ((4 * maxFds + 7) & ~7));
-  const { msg, iov } = messageHeader(data, control);
+export function receiveWithFds(sock: number, maxData = 65536, maxFds = 16): { data: Uint8Array; fds: number[] } {
+  const data = new Uint8Array(maxData);
+  const control = new Uint8Array(16 + ((4 * maxFds + 7) & ~7));
+  const { msg, view, iov } = messageHeader(data, control);
   let n: bigint;
   for (;;) {
     n = lib().recvmsg(sock, msg, MSG_CMSG_CLOEXEC);
@@ -92,10 +96,11 @@ export function receiveWithFds(sock: number, maxData = 65536, maxFds = 16): { da
     if (errno() !== EINTR) throw new SysError("recvmsg", errno());
   }
   const fds: number[] = [];
-  const controlLen = Number(msg.readBigUInt64LE(40));
-  if (controlLen >= 16 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS) {
-    const count = (Number(control.readBigUInt64LE(0)) - 16) / 4;
-    for (let i = 0; i < count; i++) fds.push(control.readInt32LE(16 + 4 * i));
+  const controlLen = Number(view.getBigUint64(40, true));
+  const cmsg = new DataView(control.buffer);
+  if (controlLen >= 16 && cmsg.getInt32(8, true) === SOL_SOCKET && cmsg.getInt32(12, true) === SCM_RIGHTS) {
+    const count = (Number(cmsg.getBigUint64(0, true)) - 16) / 4;
+    for (let i = 0; i < count; i++) fds.push(cmsg.getInt32(16 + 4 * i, true));
   }
   return { data: data.subarray(0, Number(n)), fds };
 }

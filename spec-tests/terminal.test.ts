@@ -30,7 +30,7 @@ function receiver(dir: string) {
       const { data, fds } = receiveWithFds(conn);
       expect(fds.length).toBe(1);
       opened.push(fds[0]!);
-      return { name: data.toString(), master: fds[0]! };
+      return { name: Buffer.from(data).toString(), master: fds[0]! };
     },
   };
 }

@@ -2,8 +2,9 @@
 // stream machinery on first use: more than the whole rest of a `bunc state`.
 import { EAGAIN, EINTR } from "../ffi/errors.ts";
 import { writeSome } from "../ffi/files.ts";
+import { encodeText } from "../ffi/text.ts";
 
-const writeAll = (fd: number, text: string) => writeBytes(fd, Buffer.from(text));
+const writeAll = (fd: number, text: string) => writeBytes(fd, encodeText(text));
 
 /** Write all of `buf` to `fd`, waiting out EAGAIN; a closed pipe ends it quietly. */
 export function writeBytes(fd: number, buf: Uint8Array): void {

@@ -50,7 +50,7 @@ export class SeccompAgent {
     try {
       if (!waitReadable(conn, timeoutMs)) throw new Error(`seccomp agent: no message within ${timeoutMs} ms`);
       const { data, fds } = receiveWithFds(conn);
-      const raw = data.toString();
+      const raw = Buffer.from(data).toString();
       let message: ContainerProcessState;
       try {
         message = JSON.parse(raw);

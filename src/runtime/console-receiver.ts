@@ -3,6 +3,7 @@
 // the pty's master. Used by a foreground run/exec that attaches the terminal itself (its
 // socket lives in a private 0700 directory) and by `bunc recvtty`.
 import { readTextFile } from "../../ffi/files.ts";
+import { decodeText } from "../../ffi/text.ts";
 import { joinPath as join } from "../linux/posix-path.ts";
 import { nodeFs } from "../node-fs.ts";
 import { closeFd, waitReadable } from "../../ffi/io.ts";
@@ -24,7 +25,7 @@ export function receiveTerminal(conn: number, what: string, timeoutMs: number): 
       for (const fd of fds) closeFd(fd);
       throw new BuncError("stage", `${what}: the console socket message carried ${fds.length} fds, not the one pty master`);
     }
-    return { master: fds[0]!, name: data.toString() };
+    return { master: fds[0]!, name: decodeText(data) };
   } finally {
     closeFd(conn);
   }

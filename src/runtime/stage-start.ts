@@ -125,7 +125,7 @@ export function startStage(store: StateStore, request: StageRequest): StartedSta
  */
 export function sendFds(stage: StartedStage, networkFd?: number): void {
   const fds = networkFd === undefined ? [stage.fifoFd] : [stage.fifoFd, networkFd];
-  sendWithFds(stage.cliSock, Buffer.from([0]), fds, "exec.fifo to the init");
+  sendWithFds(stage.cliSock, new Uint8Array(1), fds, "exec.fifo to the init");
 }
 
 /** Is `stage` what startStage would make of `request`? */

@@ -32,7 +32,8 @@ describe("stage channel", () => {
   });
 
   test("frames are length-prefixed JSON", () => {
-    const frame = encode({ type: "x" });
+    const frame = Buffer.from(encode({ type: "x" }));
     expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+    expect(JSON.parse(frame.subarray(4).toString())).toEqual({ type: "x" });
   });
 });

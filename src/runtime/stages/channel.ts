@@ -17,6 +17,7 @@
 //
 // Every wait on the CLI side has a timeout and checks that the stage is still alive.
 import { readFd, writeFd } from "../../../ffi/files.ts";
+import { decodeText, encodeText } from "../../../ffi/text.ts";
 import { EAGAIN } from "../../../ffi/errors.ts";
 import { BuncError } from "../../errors.ts";
 import { waitReadable } from "../../../ffi/io.ts";
@@ -33,12 +34,12 @@ export interface StageError extends Message {
   errno?: number;
 }
 
-export function encode(message: Message): Buffer {
-  const body = Buffer.from(JSON.stringify(message));
+export function encode(message: Message): Uint8Array {
+  const body = encodeText(JSON.stringify(message));
   if (body.length > MAX_MESSAGE) throw new BuncError("stage", `message ${message.type} too large (${body.length} bytes)`);
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length, false);
+  frame.set(body, 4);
   return frame;
 }
 
@@ -46,8 +47,8 @@ export function send(fd: number, message: Message): void {
   writeFd(fd, encode(message));
 }
 
-function readExactly(fd: number, n: number, deadline: number | undefined, what: string): Buffer {
-  const buf = Buffer.allocUnsafe(n);
+function readExactly(fd: number, n: number, deadline: number | undefined, what: string): Uint8Array {
+  const buf = new Uint8Array(n);
   let off = 0;
   while (off < n) {
     if (deadline !== undefined) {
@@ -70,12 +71,13 @@ function readExactly(fd: number, n: number, deadline: number | undefined, what: 
 /** Read one message. With a timeout (ms) the wait is bounded; stages read without one. */
 export function receive(fd: number, what: string, timeoutMs?: number): Message {
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-  const len = readExactly(fd, 4, deadline, what).readUInt32BE(0);
+  const head = readExactly(fd, 4, deadline, what);
+  const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, false);
   if (len > MAX_MESSAGE) throw new BuncError("stage", `${what}: message of ${len} bytes exceeds the limit of ${MAX_MESSAGE}`);
   const body = readExactly(fd, len, deadline, what);
   let message: unknown;
   try {
-    message = JSON.parse(body.toString("utf8"));
+    message = JSON.parse(decodeText(body));
   } catch {
     throw new BuncError("stage", `${what}: malformed message`);
   }
