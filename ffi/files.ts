@@ -84,13 +84,9 @@ export function writeFd(fd: number, data: Uint8Array | string): void {
   const bytes = typeof data === "string" ? encodeText(data) : data;
   let off = 0;
   while (off < bytes.length) {
-    const n = Number(lib().write(fd, bytes.subarray(off), bytes.length - off));
-    if (n < 0) {
-      const e = errno();
-      if (e === EINTR) continue;
-      throw new SysError("write", e, `fd ${fd}`);
-    }
-    off += n;
+    const n = writeSome(fd, bytes, off);
+    if (n >= 0) off += n;
+    else if (n !== -EINTR) throw new SysError("write", -n, `fd ${fd}`);
   }
 }
 
@@ -117,9 +113,12 @@ export function mkdirAll(path: string, mode: number): void {
 const AT_REMOVEDIR = 0x200;
 
 /** readlink(2): the target of a symlink, or of a magic link such as /proc/<pid>/ns/pid. */
-export function readlinkPath(path: string): string {
+export const readlinkPath = (path: string): string => readlinkAt(AT_FDCWD, path);
+
+/** readlinkat(2), `path` relative to `dirfd`. */
+export function readlinkAt(dirfd: number, path: string): string {
   const buf = new Uint8Array(4096);
-  const n = Number(lib().readlinkat(AT_FDCWD, cstr(path), buf, buf.length));
+  const n = Number(lib().readlinkat(dirfd, cstr(path), buf, buf.length));
   if (n < 0) throw new SysError("readlink", errno(), path);
   if (n === buf.length) throw new SysError("readlink", 36 /* ENAMETOOLONG */, path);
   return decodeText(buf.subarray(0, n));

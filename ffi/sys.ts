@@ -1,9 +1,9 @@
 // The seam between bunc and the kernel: every effect the stages have goes through `Sys`.
 // `linuxSys` calls libc; `RecordingSys` (recording-sys.ts) records the calls for unit tests.
 import { ptr } from "bun:ffi";
-import { statFd } from "./files.ts";
+import { readlinkAt, statFd } from "./files.ts";
 import { cstr, errno, lib } from "./libc.ts";
-import { decodeText, encodeText } from "./text.ts";
+import { encodeText } from "./text.ts";
 import { keepAcrossExec } from "./io.ts";
 import { ENOENT, ENOSYS, SysError } from "./errors.ts";
 import { SYS } from "./syscall-numbers.ts";
@@ -163,10 +163,7 @@ export const linuxSys: Sys = {
     if (Number(n) !== buf.length) throw new SysError("write", 5 /* EIO: short write */, what);
   },
   readlinkat(dirfd, path) {
-    const buf = new Uint8Array(4096);
-    const n = lib().readlinkat(dirfd, cstr(path), buf, buf.length);
-    if (n < 0n) throw new SysError("readlink", errno(), path);
-    return decodeText(buf.subarray(0, Number(n)));
+    return readlinkAt(dirfd, path);
   },
   fsType(fd) {
     // struct statfs starts with f_type (a long on x86_64 and aarch64).
